@@ -1,0 +1,24 @@
+"""ASGI entry point: daphne serves HTTP (Django) and WebSocket (Channels) here."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tecnocursos.settings")
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+from tecnocursos.core.channels_auth import JWTAuthMiddleware  # noqa: E402
+from tecnocursos.core.channels_origin import origin_check  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": origin_check(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

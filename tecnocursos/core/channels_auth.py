@@ -1,0 +1,64 @@
+"""JWT authentication for WebSocket connections.
+
+The access token travels either as `?token=<jwt>` or as the subprotocols
+`access_token, <jwt>` (which keeps it out of URLs and logs). The middleware sets
+`scope["user"]` (AnonymousUser when the token is missing or bad), `scope["token_exp"]`
+(a UNIX time) and `scope["subprotocol"]` (what to answer on accept). Closing a
+socket whose token expires is the consumer's job: it knows when it is open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+SUBPROTOCOL = "access_token"
+
+
+def token_from_scope(scope: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Return (token, subprotocol to answer with)."""
+    protocols = scope.get("subprotocols") or []
+    if SUBPROTOCOL in protocols:
+        index = protocols.index(SUBPROTOCOL)
+        if index + 1 < len(protocols):
+            return protocols[index + 1], SUBPROTOCOL
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("token")
+    return (tokens[0] if tokens else None), None
+
+
+@database_sync_to_async
+def _user_for(user_id: Any):  # noqa: ANN202
+    user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+    return user if user is not None and user.is_active else None
+
+
+async def authenticate(token: str | None) -> tuple[Any, int | None]:
+    if not token:
+        return AnonymousUser(), None
+    try:
+        access = AccessToken(token)
+    except TokenError:
+        return AnonymousUser(), None
+    user = await _user_for(access.get(api_settings.USER_ID_CLAIM))
+    if user is None:
+        return AnonymousUser(), None
+    return user, int(access["exp"])
+
+
+class JWTAuthMiddleware:
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        token, subprotocol = token_from_scope(scope)
+        user, exp = await authenticate(token)
+        scope = {**scope, "user": user, "token_exp": exp, "subprotocol": subprotocol}
+        return await self.inner(scope, receive, send)

@@ -1,0 +1,41 @@
+"""Reads on content, always scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from tecnocursos.core.exceptions import NotFound
+from tecnocursos.core.models import Course, Upload
+
+
+def upload_list(*, user: AbstractBaseUser) -> QuerySet[Upload]:
+    qs = Upload.objects.select_related("owner", "course").defer("extracted_text")
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
+def upload_get(*, user: AbstractBaseUser, upload_id: int) -> Upload:
+    # Someone else's upload is a 404, not a 403: its existence is not disclosed.
+    upload = Upload.objects.select_related("owner", "course").filter(id=upload_id).first()
+    if upload is None or not (user.is_staff or upload.owner_id == user.pk):
+        raise NotFound("Upload not found.")
+    return upload
+
+
+def course_list(*, user: AbstractBaseUser) -> QuerySet[Course]:
+    qs = Course.objects.select_related("owner")
+    return qs if user.is_staff else qs.filter(Q(is_published=True) | Q(owner=user))
+
+
+def course_get(*, user: AbstractBaseUser, course_id: int) -> Course:
+    course = course_list(user=user).filter(id=course_id).first()
+    if course is None:
+        raise NotFound("Course not found.")
+    return course
+
+
+def course_member(*, user: AbstractBaseUser, course_id: int) -> bool:
+    """Owner, enrolled user or staff: who may enter the course's realtime room."""
+    if user.is_staff:
+        return True
+    return Course.objects.filter(id=course_id).filter(Q(owner=user) | Q(enrollments__user=user)).exists()

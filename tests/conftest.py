@@ -1,0 +1,126 @@
+"""Shared fixtures: the four users (owner, member, outsider, staff), API clients
+with JWTs, a real Celery worker on the real broker, and WebSocket helpers that
+drive the real ASGI application of tecnocursos/asgi.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, *, staff: bool = False):
+    return get_user_model().objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.com", is_staff=staff
+    )
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("owner")
+
+
+@pytest.fixture
+def member(db):
+    return make_user("member")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("outsider")
+
+
+@pytest.fixture
+def staff(db):
+    return make_user("staff", staff=True)
+
+
+def access_token(user) -> str:
+    return str(AccessToken.for_user(user))
+
+
+def api_client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(user)}")
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def owner_client(owner) -> APIClient:
+    return api_client_for(owner)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> APIClient:
+    return api_client_for(outsider)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return api_client_for(staff)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Any]:
+    """A real Celery worker (solo pool, in a thread) consuming the real broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from tecnocursos.celery import app
+
+    app.control.purge()  # messages a previous run left behind
+    with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        yield w
+
+
+@pytest.fixture
+def celery_worker(celery_worker_session, transactional_db) -> Any:
+    """Tests that run tasks need committed rows: the worker has its own connection."""
+    return celery_worker_session
+
+
+def roundtrip(payload: Any) -> Any:
+    """Every event must survive JSON: what the client sees is what we check."""
+    return json.loads(json.dumps(payload))
+
+
+async def ws_connect(path: str, user=None, *, origin: str | None = None, subprotocols=None):
+    """Open a socket on the real application; returns (communicator, connected, subprotocol)."""
+    from tecnocursos.asgi import application
+
+    if user is not None and subprotocols is None:
+        from asgiref.sync import sync_to_async
+
+        token = await sync_to_async(access_token)(user)
+        path = f"{path}{'&' if '?' in path else '?'}token={token}"
+    headers = [(b"origin", origin.encode())] if origin else []
+    communicator = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+    connected, subprotocol = await communicator.connect(timeout=5)
+    return communicator, connected, subprotocol
+
+
+async def receive_type(communicator: WebsocketCommunicator, type_: str, timeout: float = 5) -> dict[str, Any]:
+    """Read events until one of `type_` arrives (others are skipped)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no {type_!r} event within {timeout}s")
+        message = await communicator.receive_json_from(timeout=remaining)
+        if message.get("type") == type_:
+            return roundtrip(message)
