@@ -17,6 +17,12 @@ from rest_framework_simplejwt.tokens import AccessToken
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 costs ~0.3 s per user; tests don't need the work factor.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, *, staff: bool = False):
     return get_user_model().objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.com", is_staff=staff
@@ -78,12 +84,20 @@ def staff_client(staff) -> APIClient:
 def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Any]:
     """A real Celery worker (solo pool, in a thread) consuming the real broker."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from tecnocursos.celery import app
 
+    def close_connections(**kwargs: Any) -> None:
+        # The worker thread's connection would otherwise block dropping the test database.
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
     app.control.purge()  # messages a previous run left behind
     with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
         yield w
+    task_postrun.disconnect(close_connections)
 
 
 @pytest.fixture
@@ -124,3 +138,19 @@ async def receive_type(communicator: WebsocketCommunicator, type_: str, timeout:
         message = await communicator.receive_json_from(timeout=remaining)
         if message.get("type") == type_:
             return roundtrip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_db_sessions(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Threads (the Celery worker, sync_to_async executors) keep connections open;
+    PostgreSQL refuses to drop the test database while they do."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -22,3 +22,59 @@ async def test_it_answers_ping_with_pong(owner):
     await communicator.send_json_to({"type": "ping"})
     assert (await receive_type(communicator, "pong"))["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_it_closes_a_socket_without_token_with_4401():
+    communicator, connected, _ = await ws_connect("/ws/connect")
+    if connected:
+        assert (await communicator.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()
+
+
+async def test_it_closes_a_socket_with_a_bad_token_with_4401():
+    communicator, connected, _ = await ws_connect("/ws/connect?token=garbage")
+    if connected:
+        assert (await communicator.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()
+
+
+async def test_it_accepts_the_token_as_subprotocol_and_answers_access_token(owner):
+    from asgiref.sync import sync_to_async
+
+    from tests.conftest import access_token
+
+    token = await sync_to_async(access_token)(owner)
+    communicator, connected, subprotocol = await ws_connect("/ws/connect", subprotocols=["access_token", token])
+    assert connected and subprotocol == "access_token"
+    assert (await receive_type(communicator, "connection"))["user"]["id"] == owner.id
+    await communicator.disconnect()
+
+
+async def test_it_refuses_a_foreign_origin(owner):
+    communicator, connected, _ = await ws_connect("/ws/connect", owner, origin="https://evil.example")
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_it_accepts_its_own_origin(owner):
+    communicator, connected, _ = await ws_connect("/ws/connect", owner, origin="http://localhost")
+    assert connected
+    await communicator.disconnect()
+
+
+async def test_it_closes_the_socket_when_the_token_expires(owner):
+    from datetime import timedelta
+
+    from asgiref.sync import sync_to_async
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    def short_token() -> str:
+        token = AccessToken.for_user(owner)
+        token.set_exp(lifetime=timedelta(seconds=1))
+        return str(token)
+
+    communicator, connected, _ = await ws_connect(f"/ws/connect?token={await sync_to_async(short_token)()}")
+    assert connected
+    await receive_type(communicator, "connection")
+    assert (await communicator.receive_output(timeout=4)) == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()

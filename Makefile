@@ -1,0 +1,42 @@
+# Two commands do everything:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.deps
+
+# The whole stack in the foreground: daphne (HTTP + WebSocket), Celery worker and beat.
+# Development defaults: DEBUG on, SQLite and embedded Redis under var/ unless
+# DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops everything.
+run: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --noinput -v 0
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py ensure_operator
+	DEBUG=$${DEBUG:-true} exec $(BIN)/python manage.py runstack --host $(HOST) --port $(PORT)
+
+# The test suite; against real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set.
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/cache_bench.py
+	$(BIN)/python bench/fanout_bench.py
+
+clean:
+	rm -rf $(VENV) var

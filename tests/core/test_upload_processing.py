@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.base import ContentFile
+
+from tecnocursos.core import services
+from tecnocursos.core.models import Upload
+
+pytestmark = pytest.mark.django_db
+
+
+def make_upload(owner, content: bytes, name: str = "a.txt") -> Upload:
+    upload = Upload(owner=owner, original_name=name, size=len(content))
+    upload.file.save(str(upload.task_id), ContentFile(content), save=False)
+    upload.save()
+    return upload
+
+
+def test_it_records_checksum_size_type_and_text(owner):
+    content = "Olá, mundo\nsegunda linha".encode()
+    upload = make_upload(owner, content)
+    services.upload_process(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.status == "done"
+    assert upload.checksum == hashlib.sha256(content).hexdigest()
+    assert upload.size == len(content)
+    assert upload.detected_type == "text/plain"
+    assert upload.extracted_text == "Olá, mundo\nsegunda linha"
+    assert upload.processing_ms is not None
+
+
+def test_it_detects_binary_types_from_content_not_name(owner):
+    upload = make_upload(owner, b"%PDF-1.7\n...binary", name="looks.txt")
+    services.upload_process(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.detected_type == "application/pdf"
+    assert upload.extracted_text == ""
+
+
+def test_a_failure_is_recorded_and_the_file_kept(owner, monkeypatch):
+    upload = make_upload(owner, b"data")
+
+    def explode(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr("tecnocursos.core.filetypes.inspect", explode)
+    services.upload_process(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.status == "failed"
+    assert "disk on fire" in upload.failure_reason
+    assert upload.file.read() == b"data"
+
+
+def test_a_failed_upload_can_be_retried(owner, monkeypatch, django_capture_on_commit_callbacks):
+    upload = make_upload(owner, b"data")
+    monkeypatch.setattr("tecnocursos.core.filetypes.inspect", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    services.upload_process(upload_id=upload.id)
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.upload_retry(upload=Upload.objects.get(id=upload.id))
+    assert len(callbacks) == 1
+    services.upload_process(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.status == "done" and upload.attempts == 2
+
+
+def test_only_one_worker_claims_an_upload(owner):
+    upload = make_upload(owner, b"data")
+    assert services.upload_process(upload_id=upload.id) is not None
+    assert services.upload_process(upload_id=upload.id) is None  # already claimed and done
+
+
+def test_it_reports_progress_to_the_owner(owner, monkeypatch):
+    seen: list[dict] = []
+    monkeypatch.setattr("tecnocursos.core.jobs._reporter", lambda: lambda **kw: seen.append(kw))
+    upload = make_upload(owner, b"x" * 10)
+    services.upload_process(upload_id=upload.id)
+    assert seen[0]["progress"] == 0 and seen[-1]["progress"] == 100
+    assert seen[-1]["status"] == "done"
+    assert {s["user_id"] for s in seen} == {owner.id}
+    assert {s["task_id"] for s in seen} == {str(upload.task_id)}
