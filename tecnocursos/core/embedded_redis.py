@@ -29,7 +29,15 @@ def _server_binary() -> str:
 
 
 def socket_path(var_dir: Path) -> Path:
-    return var_dir / SOCKET_NAME
+    path = var_dir / SOCKET_NAME
+    if len(str(path)) > 100:
+        # Unix socket paths are limited to ~107 bytes; a deep checkout gets a short alias.
+        import hashlib
+        import tempfile
+
+        digest = hashlib.sha1(str(var_dir.resolve()).encode()).hexdigest()[:12]
+        path = Path(tempfile.gettempdir()) / f"tecnocursos-{digest}.sock"
+    return path
 
 
 def _ping(path: Path, timeout: float = 0.5) -> bool:
