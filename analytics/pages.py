@@ -1,0 +1,26 @@
+"""Server-rendered pages for operators (session auth, staff only)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tecnocursos.core.models import Course, Upload
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    uploads_by_status = dict(Upload.objects.values_list("status").annotate(n=Count("id")).order_by())
+    context = {
+        "users": get_user_model().objects.count(),
+        "courses": Course.objects.count(),
+        "uploads_by_status": uploads_by_status,
+        "recent_uploads": Upload.objects.select_related("owner").defer("extracted_text")[:10],
+        # The page's own socket authenticates like any client, with a short-lived access token.
+        "ws_token": str(AccessToken.for_user(request.user)),
+    }
+    return render(request, "analytics/dashboard.html", context)
