@@ -6,3 +6,15 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "Content and accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_schedule, sender=self)
+
+
+def _sync_schedule(**kwargs: object) -> None:
+    # After migrate, so a fresh database gets the periodic tasks with no extra step.
+    from tecnocursos.schedule import schedule_sync
+
+    schedule_sync()

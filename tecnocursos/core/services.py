@@ -121,6 +121,29 @@ def _finish_failed(upload: Upload, reason: str, progress) -> Upload:  # noqa: AN
     return upload
 
 
+def upload_requeue_stale(*, older_than_seconds: int = 900, max_attempts: int = 3) -> dict[str, int]:
+    """Uploads left in `processing` by a worker that died: back to the queue, or
+    `failed` once they have used their attempts (a file that kills workers must not loop)."""
+    from datetime import timedelta
+
+    from tecnocursos.core.tasks import process_upload
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = Upload.objects.filter(status=Upload.Status.PROCESSING, started_at__lt=cutoff)
+    with transaction.atomic():
+        failed = stale.filter(attempts__gte=max_attempts).update(
+            status=Upload.Status.FAILED, finished_at=timezone.now(),
+            failure_reason=f"Processing did not finish after {max_attempts} attempts.",
+        )
+        ids = list(stale.values_list("id", flat=True))
+        requeued = Upload.objects.filter(id__in=ids, status=Upload.Status.PROCESSING).update(
+            status=Upload.Status.PENDING, started_at=None
+        )
+        for upload_id in ids:
+            transaction.on_commit(lambda upload_id=upload_id: process_upload.delay(upload_id))
+    return {"requeued": requeued, "failed": failed}
+
+
 def upload_retry(*, upload: Upload) -> Upload:
     """Put a failed upload back in the queue (admin action)."""
     from tecnocursos.core.tasks import process_upload

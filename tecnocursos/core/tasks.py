@@ -9,3 +9,8 @@ from tecnocursos.core import services
 def process_upload(upload_id: int) -> None:
     # Idempotent: the service claims the row with a conditional update.
     services.upload_process(upload_id=upload_id)
+
+
+@shared_task(soft_time_limit=120, time_limit=180)
+def requeue_stale_uploads() -> dict[str, int]:
+    return services.upload_requeue_stale()
