@@ -1,61 +1,231 @@
-"""WebSocket consumers: `/ws/connect` and `/ws/room/{room_name}`."""
+"""WebSocket consumer for `/ws/connect` and `/ws/room/{room_name}`.
+
+Thin: it checks limits and frames (`protocol`, `limits`), calls services and
+selectors, and forwards group messages (`push`) to the socket. The frames and
+events are in ../shared/CONTRACT.md and docs/realtime.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from realtime.events import event, user_group
+from realtime import presence, progress_store, protocol, selectors, services
+from realtime.events import BROADCAST_GROUP, event, push, room_group, user_group, user_ref
+from realtime.limits import FloodGuard, TokenBucket
+from realtime.protocol import CLOSE_UNAUTHORIZED, ProtocolError
+from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
 
-CLOSE_UNAUTHORIZED = 4401
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class UserConsumer(AsyncJsonWebsocketConsumer):
-    """The user's main connection: auth, its user group, ping and pushed events."""
-
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope["user"]
-        self.connection_id = uuid.uuid4().hex
-        self.groups_joined: list[str] = []
-        self._expiry: asyncio.TimerHandle | None = None
+        self.ready = False  # frames are served only once the connection is set up
+        self.rooms: dict[str, int] = {}  # joined room name -> Room id
+        self.default_room: str | None = self.scope["url_route"]["kwargs"].get("room_name")
+        self.background: list[asyncio.Task[None]] = []
         await self.accept(subprotocol=self.scope.get("subprotocol"))
         if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
-        await self._join(user_group(self.user.id))
-        self._schedule_expiry(self.scope.get("token_exp"))
-        await self.send_json(event("connection", user=self.user_ref(), connection_id=self.connection_id))
-
-    def user_ref(self) -> dict[str, Any]:
-        return {"id": self.user.id, "username": self.user.get_username()}
-
-    def _schedule_expiry(self, exp: int | None) -> None:
-        if exp is None:
-            return
-        delay = max(0.0, exp - time.time())
-        loop = asyncio.get_running_loop()
-        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=CLOSE_UNAUTHORIZED)))
-
-    async def _join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        self.bucket = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
+        self.flood = FloodGuard(settings.REALTIME_FLOOD_STRIKES, settings.REALTIME_FLOOD_WINDOW_SECONDS)
+        self.registration = presence.Registration(user_id=self.user.pk, connection_id=uuid.uuid4().hex)
+        for group in (user_group(self.user.pk), BROADCAST_GROUP):
+            await self.channel_layer.group_add(group, self.channel_name)
+        await presence.register(self.registration)
+        self.background = [asyncio.create_task(self._expire(self.scope.get("token_exp"))),
+                           asyncio.create_task(self._heartbeat())]
+        unread = await database_sync_to_async(selectors.notification_unread_count)(user=self.user)
+        await self.emit(event("connection", user=user_ref(self.user), connection_id=self.registration.connection_id,
+                              unread_notifications=unread))
+        self.ready = True
+        if self.default_room is not None:
+            await self.serve(self.on_join_room, {"type": "join_room", "room": self.default_room})
 
     async def disconnect(self, code: int) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json(event("pong"))
+        for task in self.background:
+            task.cancel()
+        if not getattr(self, "ready", False):
             return
-        await self.send_json(event("error", code="unknown_type", message="Unknown or missing type."))
+        self.ready = False
+        for name in list(self.rooms):
+            await self._leave(name)
+        for group in (user_group(self.user.pk), BROADCAST_GROUP):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await presence.unregister(self.registration)
+
+    # --- background -------------------------------------------------------------
+
+    async def _expire(self, exp: int | None) -> None:
+        """Tokens are re-checked: the socket closes with 4401 when its token expires."""
+        if exp is None:
+            return
+        await asyncio.sleep(max(0.0, exp - time.time()))
+        self.ready = False
+        await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(float(settings.REALTIME_PRESENCE_HEARTBEAT))
+            try:
+                await presence.refresh(self.registration)
+            except Exception:  # a Redis blip must not kill the socket; the next beat retries
+                logger.warning("presence heartbeat failed", exc_info=True)
+
+    # --- frames in ----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.ready:
+            return
+        self.registration.counters["messages_in"] += 1
+        size = len(bytes_data) if text_data is None else len(text_data.encode())
+        if size > settings.REALTIME_MAX_FRAME_BYTES:
+            await self.refuse(ProtocolError(
+                "too_large", f"Frames are limited to {settings.REALTIME_MAX_FRAME_BYTES} bytes.",
+                max_bytes=settings.REALTIME_MAX_FRAME_BYTES))
+            return
+        wait = self.bucket.take()
+        if wait > 0:
+            self.registration.counters["rate_limited"] += 1
+            await self.refuse(ProtocolError("rate_limited", "Too many frames; slow down.",
+                                            retry_after=round(wait, 3)))
+            return
+        try:
+            frame = protocol.decode(text_data, bytes_data)
+        except ProtocolError as exc:
+            await self.send_error(exc)
+            return
+        handler = self.handlers().get(frame["type"])
+        if handler is None:
+            await self.send_error(ProtocolError("unknown_type", f"Unknown frame type {frame['type'][:50]!r}."))
+            return
+        await self.serve(handler, frame)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "ping": self.on_ping,
+            "join_room": self.on_join_room,
+            "leave_room": self.on_leave_room,
+            "chat": self.on_chat,
+            "progress": self.on_progress,
+        }
+
+    async def serve(self, handler: Handler, frame: dict[str, Any]) -> None:
+        try:
+            await handler(frame)
+        except ProtocolError as exc:
+            await self.send_error(exc)
+        except PermissionDenied as exc:
+            await self.send_error(ProtocolError("forbidden", exc.message, **self._room_of(frame)))
+        except NotFound as exc:
+            await self.send_error(ProtocolError("not_found", exc.message))
+        except ApplicationError as exc:
+            await self.send_error(ProtocolError("invalid", exc.message))
+        except Exception:  # one bad frame must not take the connection down
+            logger.exception("realtime frame %r failed", frame.get("type"))
+            await self.send_error(ProtocolError("server_error", "The frame could not be served."))
+
+    @staticmethod
+    def _room_of(frame: dict[str, Any]) -> dict[str, Any]:
+        return {"room": frame["room"]} if isinstance(frame.get("room"), str) else {}
+
+    async def refuse(self, error: ProtocolError) -> None:
+        """A frame refused for abuse; too many of them close the socket."""
+        if self.flood.strike():
+            self.ready = False
+            await self.close(code=settings.REALTIME_FLOOD_CLOSE_CODE)
+            return
+        await self.send_error(error)
+
+    # --- handlers -----------------------------------------------------------------
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.emit(event("pong"))
+
+    async def on_join_room(self, frame: dict[str, Any]) -> None:
+        name = protocol.room_name(frame.get("room"))
+        since = protocol.since(frame)
+        rejoin = name in self.rooms
+        if not rejoin and len(self.rooms) >= settings.REALTIME_MAX_ROOMS:
+            raise ProtocolError("too_many_rooms", f"At most {settings.REALTIME_MAX_ROOMS} rooms per connection.",
+                                room=name)
+        room = await database_sync_to_async(services.room_enter)(user=self.user, name=name)
+        joined = event("join_room", room=name, user=user_ref(self.user))
+        if not rejoin:  # a re-join changes no membership: only the asker hears it
+            await self.channel_layer.group_send(room_group(name), push(joined))
+        # Sent straight to the joiner so it comes before `history`.
+        await self.emit(joined)
+        if not rejoin:
+            # Join the group before reading history: a message sent meanwhile arrives
+            # live, in history, or both (clients drop duplicate ids), never neither.
+            await self.channel_layer.group_add(room_group(name), self.channel_name)
+            self.rooms[name] = room.id
+            await presence.join(self.registration, name)
+        messages, recovered = await database_sync_to_async(selectors.chat_history)(
+            room_id=room.id, since=since, limit=settings.REALTIME_HISTORY_LENGTH)
+        await self.emit(event("history", room=name, messages=messages, recovered=recovered))
+
+    async def on_leave_room(self, frame: dict[str, Any]) -> None:
+        name = self._joined_room(frame.get("room"))
+        await self.emit(event("leave_room", room=name, user=user_ref(self.user)))
+        await self._leave(name)
+
+    async def _leave(self, name: str) -> None:
+        """Leave the group, then tell the remaining members."""
+        self.rooms.pop(name, None)
+        await self.channel_layer.group_discard(room_group(name), self.channel_name)
+        await presence.leave(self.registration, name)
+        await self.channel_layer.group_send(room_group(name), push(event("leave_room", room=name,
+                                                                         user=user_ref(self.user))))
+
+    async def on_chat(self, frame: dict[str, Any]) -> None:
+        name = self._joined_room(frame.get("room", self.default_room))
+        body = protocol.chat_text(frame, max_length=settings.REALTIME_CHAT_MAX_LENGTH)
+        await database_sync_to_async(services.chat_post)(room_id=self.rooms[name], user=self.user, body=body)
+        self.registration.counters["chat_messages"] += 1
+
+    def _joined_room(self, value: Any) -> str:
+        name = protocol.room_name(value)
+        if name not in self.rooms:
+            raise ProtocolError("not_member", f"You have not joined room '{name}'.", room=name)
+        return name
+
+    async def on_progress(self, frame: dict[str, Any]) -> None:
+        """The latest progress of one job (`task_id`), or of all the user's kept jobs."""
+        task_id = protocol.task_id(frame)
+        if task_id is None:
+            jobs = await progress_store.latest(user_id=self.user.pk)
+            await self.emit(event("progress_list", jobs=jobs))
+            return
+        latest = await progress_store.get(user_id=self.user.pk, task_id=task_id)
+        if latest is None:
+            raise ProtocolError("not_found", "No progress is kept for that task.", task_id=task_id)
+        await self.emit(latest)
+
+    # --- events out -----------------------------------------------------------------
+
+    async def emit(self, payload: dict[str, Any]) -> None:
+        await self.send_json(payload)
+        self.registration.counters["messages_out"] += 1
+
+    async def send_error(self, error: ProtocolError) -> None:
+        self.registration.counters["errors"] += 1
+        await self.emit(event("error", code=error.code, message=error.message, **error.extra))
 
     async def push(self, message: dict[str, Any]) -> None:
         """A group message carrying a ready event for this socket."""
-        await self.send_json(message["event"])
+        if self.ready:  # not after a 4401/flood close
+            await self.emit(message["event"])

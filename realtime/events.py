@@ -1,16 +1,63 @@
-"""Event shapes and group names shared by consumers and services (no I/O)."""
+"""Event shapes and group names shared by consumers and services (no I/O).
+
+Group names are part of the fan-out design (bench/ relies on them): one group per
+user, one per room, and `broadcast`, which every socket joins.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from realtime.models import ChatMessage, Notification
+
+BROADCAST_GROUP = "broadcast"
+# Channels group names are shorter than 100 characters; longer room names are hashed.
+_MAX_PLAIN_ROOM = 90
 
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def event(type_: str, **fields: Any) -> dict[str, Any]:
+def room_group(room: str) -> str:
+    if len(room) <= _MAX_PLAIN_ROOM:
+        return f"room.{room}"
+    return f"roomh.{hashlib.sha256(room.encode()).hexdigest()}"
+
+
+def event(type_: str, *, at: datetime | None = None, **fields: Any) -> dict[str, Any]:
     """A server event: every frame has `type` and an ISO 8601 `timestamp`."""
-    return {"type": type_, **fields, "timestamp": timezone.now().isoformat()}
+    return {"type": type_, **fields, "timestamp": (at or timezone.now()).isoformat()}
+
+
+def push(payload: dict[str, Any]) -> dict[str, Any]:
+    """The group message that makes every member socket send `payload` (the `push` handler)."""
+    return {"type": "push", "event": payload}
+
+
+def user_ref(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.get_username()}
+
+
+def chat_event(message: ChatMessage, *, room: str, user: Any) -> dict[str, Any]:
+    # The stored time, so live and history copies of a message are identical.
+    return event("chat", at=message.created_at, id=message.seq, room=room, message=message.body,
+                 user=user_ref(user))
+
+
+def notification_event(notification: Notification) -> dict[str, Any]:
+    return event(
+        "notification",
+        at=notification.created_at,
+        id=notification.id,
+        title=notification.title,
+        message=notification.message,
+        level=notification.level,
+        broadcast=notification.broadcast,
+        read=notification.read_at is not None,
+    )

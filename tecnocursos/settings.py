@@ -239,3 +239,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Realtime ------------------------------------------------------------------
+# Limits per WebSocket connection; docs/realtime.md describes each.
+REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=64 * 1024)
+REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=10.0)
+REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=20)
+# This many refused frames (too fast, too large) within the window close the socket.
+REALTIME_FLOOD_STRIKES = env.int("REALTIME_FLOOD_STRIKES", default=10)
+REALTIME_FLOOD_WINDOW_SECONDS = env.float("REALTIME_FLOOD_WINDOW_SECONDS", default=10.0)
+REALTIME_FLOOD_CLOSE_CODE = env.int("REALTIME_FLOOD_CLOSE_CODE", default=4429)
+REALTIME_MAX_ROOMS = env.int("REALTIME_MAX_ROOMS", default=20)
+REALTIME_CHAT_MAX_LENGTH = env.int("REALTIME_CHAT_MAX_LENGTH", default=4000)
+# `history` without `since` sends the last N; each room keeps the last KEEP for `since` recovery.
+REALTIME_HISTORY_LENGTH = env.int("REALTIME_HISTORY_LENGTH", default=50)
+REALTIME_CHAT_KEEP = env.int("REALTIME_CHAT_KEEP", default=1000)
+# Presence lives in Redis for TTL seconds unless the connection's heartbeat refreshes it.
+REALTIME_PRESENCE_TTL = env.float("REALTIME_PRESENCE_TTL", default=60.0)
+REALTIME_PRESENCE_HEARTBEAT = env.float("REALTIME_PRESENCE_HEARTBEAT", default=20.0)
+REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from realtime import presence, selectors, services
+from realtime.api.serializers import (
+    BroadcastSerializer,
+    NotificationCreateSerializer,
+    NotificationReadResultSerializer,
+    NotificationReadSerializer,
+    NotificationSerializer,
+    RoomPresenceSerializer,
+    StatsSerializer,
+)
+from tecnocursos.core.api.pagination import Pagination
+from tecnocursos.core.api.permissions import IsStaff
+from tecnocursos.core.exceptions import ApplicationError
+
+
+class StatsApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=StatsSerializer, summary="WebSocket statistics across every server process")
+    def get(self, request: Request) -> Response:
+        return Response(StatsSerializer(presence.stats()).data)
+
+
+class RoomsApi(APIView):
+    @extend_schema(responses=RoomPresenceSerializer(many=True), summary="Rooms with live members")
+    def get(self, request: Request) -> Response:
+        rooms = selectors.rooms_visible(user=request.user, rooms=presence.rooms())
+        return Response(RoomPresenceSerializer(rooms, many=True).data)
+
+
+class BroadcastApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=BroadcastSerializer, responses={202: NotificationSerializer},
+                   summary="A notification with broadcast: true to every connected user")
+    def post(self, request: Request) -> Response:
+        serializer = BroadcastSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notification = services.broadcast_send(sender=request.user, **serializer.validated_data)
+        return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _unread_param(request: Request) -> bool | None:
+    value = request.query_params.get("unread")
+    if value is None:
+        return None
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise ApplicationError("unread must be true or false.")
+    return value.lower() in ("true", "1")
+
+
+class NotificationListCreateApi(APIView):
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsStaff()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(
+        responses=NotificationSerializer(many=True),
+        parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
+        summary="The caller's own notifications, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        queryset: QuerySet = selectors.notification_list(user=request.user, unread=_unread_param(request))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+
+    @extend_schema(request=NotificationCreateSerializer, responses={201: NotificationSerializer},
+                   summary="Send a notification to a user (staff): pushed live and kept")
+    def post(self, request: Request) -> Response:
+        serializer = NotificationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notification = services.notification_send(sender=request.user, **serializer.validated_data)
+        return Response(NotificationSerializer(notification).data, status=status.HTTP_201_CREATED)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer,
+                   summary="Mark the caller's notifications read (the given ids, or all)")
+    def post(self, request: Request) -> Response:
+        serializer = NotificationReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = services.notification_mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
+        return Response({"updated": updated})
+
+
+class NotificationDetailReadApi(APIView):
+    @extend_schema(request=None, responses=NotificationSerializer, summary="Mark one notification read")
+    def post(self, request: Request, notification_id: int) -> Response:
+        notification = selectors.notification_get(user=request.user, notification_id=notification_id)
+        services.notification_mark_read(user=request.user, ids=[notification.id])
+        notification.refresh_from_db()
+        return Response(NotificationSerializer(notification).data)
