@@ -146,9 +146,16 @@ CHANNEL_LAYERS = {
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "tecnocursos.cache.backend.HierarchicalCache",
         "LOCATION": REDIS.redis_py,
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+        "TIMEOUT": env.int("CACHE_DEFAULT_TIMEOUT", default=300),
+        "OPTIONS": {
+            "L1_MAX_ITEMS": env.int("CACHE_L1_MAX_ITEMS", default=1000),
+            "L1_MAX_BYTES": env.int("CACHE_L1_MAX_BYTES", default=100 * 1024 * 1024),
+            "COMPRESSOR": env.str("CACHE_COMPRESSOR", default="zstd"),  # zstd, zlib or none
+            "COMPRESS_MIN_BYTES": env.int("CACHE_COMPRESS_MIN_BYTES", default=1024),
+        },
     }
 }
 
