@@ -22,8 +22,8 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - 1e-9:  # clock arithmetic is float: don't refuse by a rounding error
+            self.tokens = max(0.0, self.tokens - 1.0)
             return 0.0
         if self.rate <= 0:
             return float("inf")
