@@ -14,6 +14,7 @@ Values are stored in an envelope (value, compute seconds, expiry epoch seconds).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import secrets
@@ -27,6 +28,7 @@ from tecnocursos.cache.l1 import MISSING
 from tecnocursos.cache.tiered import TieredCache
 
 _POLL_SECONDS = 0.01
+log = logging.getLogger("tecnocursos.cache")
 
 
 def should_refresh(envelope: tuple[Any, float, float | None], beta: float) -> bool:
@@ -128,7 +130,7 @@ class Stampede:
                     return found[0]
             started = time.time()
             value = compute()
-            self.engine.set(key, _envelope(value, started, ttl), ttl, tags)
+            _store(self.engine.set, key, _envelope(value, started, ttl), ttl, tags)
             return value
         finally:
             if got:
@@ -186,11 +188,18 @@ class Stampede:
                     return found[0]
             started = time.time()
             value = await compute()
-            await asyncio.to_thread(self.engine.set, key, _envelope(value, started, ttl), ttl, tags)
+            await asyncio.to_thread(_store, self.engine.set, key, _envelope(value, started, ttl), ttl, tags)
             return value
         finally:
             if got:
                 await asyncio.to_thread(self.engine.release_lock, key, token)
+
+
+def _store(set_: Callable[..., None], key: str, envelope: tuple, ttl: float | None, tags: Sequence[str]) -> None:
+    try:
+        set_(key, envelope, ttl, tags)
+    except TypeError as exc:  # an unpicklable result is returned, just not cached
+        log.warning("cache: not caching %r: %s", key, exc)
 
 
 def _consume_exception(future: asyncio.Future) -> None:
