@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/analytics/", include("analytics.urls")),
     path("api/", include("tecnocursos.core.urls")),
     path("", include("realtime.urls")),
 ]

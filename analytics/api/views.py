@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.api.serializers import CacheClearSerializer
+from tecnocursos.cache.selectors import cache_stats
+from tecnocursos.cache.services import cache_clear
+from tecnocursos.core.api.permissions import IsStaff
+
+
+class CacheStatsApi(APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request: Request) -> Response:
+        return Response(cache_stats())
+
+
+class CacheClearApi(APIView):
+    permission_classes = [IsStaff]
+
+    def post(self, request: Request) -> Response:
+        serializer = CacheClearSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(cache_clear(tags=serializer.validated_data.get("tags")))
