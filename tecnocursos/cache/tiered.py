@@ -154,7 +154,14 @@ class TieredCache:
 
     def _promote(self, key: str, value: Any, expiry_ms: int, pickled: bytes | None, generation: int) -> None:
         if pickled is None:
-            return  # plain integers are counters that INCRBY changes in Redis: read them there
+            # Plain integers (INCRBY-able) carry no expiry field: ask Redis for the TTL.
+            try:
+                left_ms = self.l2.client.pttl(key)
+            except Exception:
+                return
+            if left_ms == -2 or left_ms == 0:
+                return
+            expiry_ms = 0 if left_ms == -1 else int(time.time() * 1000) + left_ms
         if expiry_ms:
             ttl = min(expiry_ms / 1000.0 - time.time(), self.l1_max_ttl)
             if ttl <= 0:

@@ -233,3 +233,10 @@ def test_l1_only_without_a_location(make_cache):
 def test_l1_misses_do_not_leak_a_sentinel(cache):
     assert cache.get("absent") is None
     assert cache.engine.get(cache.make_key("absent"), MISSING) is MISSING
+
+
+def test_integers_are_promoted_with_their_remaining_ttl(cache):
+    cache.set("n", 5, 20)
+    cache.engine.l1.clear()
+    assert cache.get("n") == 5
+    assert 15 < cache.engine.l1.peek_ttl(cache.make_key("n")) <= 20
