@@ -48,18 +48,24 @@ CORE = "channels_redis.core.RedisChannelLayer"
 PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
-def relay_layers(redis_url: str) -> dict[str, dict[str, Any]]:
-    """Layer configurations the relay can run on; `defaults` is the baseline."""
+def relay_variants(redis_url: str) -> dict[str, tuple[dict[str, Any], bool]]:
+    """Relay targets: name -> (layer, dispatch fast path on). `defaults` is the baseline."""
+    # redis-py 8 reads with a 5 s socket timeout, the core layer blocks 5 s in BZPOPMIN:
+    # an idle process then races the two and a consumer dies with TimeoutError.
+    tuned_host = {"address": redis_url, "socket_timeout": 15, "max_connections": 1000}
+    core_tuned = {"BACKEND": CORE, "CONFIG": {"hosts": [tuned_host], "prefix": f"{PREFIX}:tuned",
+                                              "capacity": 1000, "expiry": 30}}
+    pubsub = {"BACKEND": PUBSUB, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:ps"}}
+    local = {"BACKEND": "tecnocursos.core.channel_layer.FanoutChannelLayer",
+             "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:local"}}
     return {
-        "defaults": {"BACKEND": CORE, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:base"}},
-        "core-pool": {
-            "BACKEND": CORE,
-            "CONFIG": {"hosts": [{"address": redis_url, "max_connections": 2000}], "prefix": f"{PREFIX}:pool",
-                       "capacity": 1000},
-        },
-        "pubsub": {"BACKEND": PUBSUB, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:ps"}},
-        "local": {"BACKEND": "tecnocursos.core.channel_layer.FanoutChannelLayer",
-                  "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:local"}},
+        "defaults": ({"BACKEND": CORE, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:base"}}, False),
+        "core-tuned": (core_tuned, False),
+        "core-tuned-fast": (core_tuned, True),
+        "pubsub": (pubsub, False),
+        "pubsub-fast": (pubsub, True),
+        "local": (local, False),
+        "local-fast": (local, True),
     }
 
 
@@ -227,8 +233,8 @@ class Servers:
         return total
 
     def error_lines(self) -> list[str]:
-        """Log lines that report a failure (layer errors, tracebacks, over-capacity drops)."""
-        bad = ("Error", "Exception", "Traceback", "over capacity")
+        """Log records that report a failure: ERROR records (tracebacks follow them), over-capacity drops."""
+        bad = (" ERROR ", "CRITICAL", "over capacity")
         lines: list[str] = []
         for log in self.logs:
             text = log.read_text(errors="replace") if log.exists() else ""
@@ -256,6 +262,7 @@ class Target:
     app: str
     layer: dict[str, Any]
     relay: bool  # bench/fanout_relay.py (no auth) or the real app
+    fast: bool = False  # relay only: with realtime.fanout.FanoutDispatchMixin
     # How a message goes in: a client frame (`socket` to the relay, `chat` to the app) or a
     # `group_send` from this process (`push`).
     mode: str = "socket"
@@ -265,8 +272,7 @@ class Target:
     def uri(self, port: int, index: int) -> str:
         if self.relay:
             return f"ws://127.0.0.1:{port}/ws/relay"
-        token = self.tokens[index % len(self.tokens)] if self.mode == "chat" else self.tokens[0]
-        return f"ws://127.0.0.1:{port}/ws/connect?token={token}"
+        return f"ws://127.0.0.1:{port}/ws/connect?token={self.tokens[index % len(self.tokens)]}"
 
 
 @dataclass
@@ -306,10 +312,11 @@ class Run:
         self.clients: list[Client] = []
         self.layer: Any = None
         self.senders = itertools.count()
+        self.errors_seen = 0  # log error lines already charged to an earlier cell
 
     async def grow(self, n: int) -> None:
         """Open clients up to n; each is in the group once this returns."""
-        semaphore = asyncio.Semaphore(50)
+        semaphore = asyncio.Semaphore(200)  # a reconnect storm, not a polite trickle
         ports = self.servers.ports
         new = [Client(i, self.target.uri(ports[i % 2], i), self.tracker) for i in range(len(self.clients), n)]
 
@@ -363,7 +370,6 @@ class Run:
 
     async def measure(self, n: int) -> Cell:
         args = self.args
-        log_errors_before = len(self.servers.error_lines())
         client_errors_before = len(self.tracker.server_errors)
         closed_before = self.tracker.closed
         # Warm-up: first messages pay for lazy connections and imports.
@@ -398,11 +404,17 @@ class Run:
             probe_lat=probe_lat, probe_all=probe_all, steady_lat=steady_lat, steady_rate=args.rate,
             delivered_per_s=len(arrivals) / window if arrivals else 0.0,
             lost=probe_lost + steady_lost, expected=(len(probes) + len(steady)) * n,
-            layer_errors=len(self.servers.error_lines()) - log_errors_before,
+            layer_errors=self._new_errors(),
             client_errors=len(self.tracker.server_errors) - client_errors_before,
             closed=self.tracker.closed - closed_before,
             cpu_pct=100 * (cpu1 - cpu0) / (t1 - t0),
         )
+
+    def _new_errors(self) -> int:
+        # Counted from the end of the previous cell: connecting the new clients is part of this one.
+        total = len(self.servers.error_lines())
+        new, self.errors_seen = total - self.errors_seen, total
+        return new
 
     async def _wait(self, seq: int, timeout: float) -> None:
         try:
@@ -416,34 +428,39 @@ class Run:
             await self.layer.close_pools()
 
 
-async def run_target(target: Target, servers: Servers, args: argparse.Namespace, deadline: float) -> list[Cell]:
-    run = Run(target, servers, args)
+async def run_all(runs: list[Run], args: argparse.Namespace, deadline: float) -> list[Cell]:
+    """Targets take turns at each client count, so load from elsewhere on the machine hits them alike."""
     cells: list[Cell] = []
+    live = list(runs)
     try:
-        if target.mode == "push":
-            from importlib import import_module
+        for run in runs:
+            if run.target.mode == "push":
+                from importlib import import_module
 
-            module, _, cls = target.layer["BACKEND"].rpartition(".")
-            run.layer = getattr(import_module(module), cls)(**target.layer.get("CONFIG", {}))
+                module, _, cls = run.target.layer["BACKEND"].rpartition(".")
+                run.layer = getattr(import_module(module), cls)(**run.target.layer.get("CONFIG", {}))
         for n in args.clients:
-            if time.monotonic() > deadline:
-                print(f"  {target.name}: time budget spent, skipping {n} clients", flush=True)
-                break
-            started = time.monotonic()
-            try:
-                await asyncio.wait_for(run.grow(n), 90)
-            except Exception as exc:  # reported as a failed cell, the run goes on
-                print(f"  {target.name} @ {n}: could not connect all clients: {exc!r}", flush=True)
-                break
-            print(f"  {target.name} @ {n}: {n} clients in {time.monotonic() - started:.1f}s", flush=True)
-            if not servers.alive():
-                print(f"  {target.name}: a daphne process died; see {servers.logs}", flush=True)
-                break
-            cell = await run.measure(n)
-            cells.append(cell)
-            print("   ", format_row(cell.row()), flush=True)
+            for run in list(live):
+                name = run.target.name
+                if time.monotonic() > deadline:
+                    print(f"  {name}: time budget spent, skipping {n} clients", flush=True)
+                    continue
+                started = time.monotonic()
+                try:
+                    await asyncio.wait_for(run.grow(n), 90)
+                except Exception as exc:  # reported, and this target stops; the others go on
+                    print(f"  {name} @ {n}: could not connect all clients: {exc!r}", flush=True)
+                    live.remove(run)
+                    continue
+                if not run.servers.alive():
+                    print(f"  {name}: a daphne process died; see {run.servers.logs}", flush=True)
+                    live.remove(run)
+                    continue
+                cell = await run.measure(n)
+                cells.append(cell)
+                print(f"  {name:<16} {time.monotonic() - started:5.1f}s  {format_row(cell.row())}", flush=True)
     finally:
-        await run.close()
+        await asyncio.gather(*(run.close() for run in runs))
     return cells
 
 
@@ -490,11 +507,6 @@ def prepare_django(env: dict[str, str], users: int) -> tuple[list[str], dict[str
     by_name = {u.username: u for u in user_model.objects.filter(username__in=names)}
     tokens = [str(AccessToken.for_user(by_name[name])) for name in names]
     return tokens, dict(settings.CHANNEL_LAYERS["default"])
-
-
-def app_has_rooms() -> bool:
-    """Whether the realtime consumers serve `join_room`/`chat` yet (else: push mode)."""
-    return "join_room" in (ROOT / "realtime" / "consumers.py").read_text()
 
 
 def clean_redis(redis_url: str) -> None:
@@ -557,11 +569,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6.0, help="steady phase length")
     parser.add_argument("--probes", type=int, default=20, help="one-at-a-time messages per client count")
     parser.add_argument("--variants", default="",
-                        help=f"extra relay targets on other layers: {','.join(relay_layers(REDIS_URL))}")
+                        help=f"extra relay targets: {','.join(relay_variants(REDIS_URL))}")
     parser.add_argument("--no-project", action="store_true", help="skip the real app (relay targets only)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline relay")
     parser.add_argument("--mode", choices=["auto", "chat", "push"], default="auto",
-                        help="how a message enters the real app: chat frames in a room, or a group push")
+                        help="how a message enters the real app: a push to the broadcast group (auto), or chat "
+                             "frames in one room (every join is announced to the room: O(N^2) setup)")
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--database-url", default=os.environ.get("FANOUT_DATABASE_URL",
                                                                  "sqlite:////tmp/fanout-bench.sqlite3"))
@@ -585,45 +598,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: open-file limit {want} is low for {max(args.clients)} clients", file=sys.stderr)
 
     env = base_env(args)
-    layers = relay_layers(args.redis_url)
-    mode = args.mode if args.mode != "auto" else ("chat" if app_has_rooms() else "push")
+    variants = relay_variants(args.redis_url)
+    mode = args.mode if args.mode != "auto" else "push"
     # The baseline takes messages in the same way as the app, so the ratios compare fan-out only.
     relay_mode = "socket" if mode == "chat" else "push"
     targets: list[Target] = []
-    if not args.no_baseline:
-        targets.append(Target("baseline", "bench.fanout_relay:application", layers["defaults"], relay=True,
-                              mode=relay_mode))
-    for name in filter(None, args.variants.split(",")):
-        targets.append(Target(f"relay-{name}", "bench.fanout_relay:application", layers[name], relay=True,
-                              mode=relay_mode))
+    names = ([] if args.no_baseline else ["defaults"]) + [v for v in args.variants.split(",") if v]
+    for name in names:
+        layer, fast = variants[name]
+        targets.append(Target("baseline" if name == "defaults" else f"relay-{name}", "bench.fanout_relay:application",
+                              layer, relay=True, fast=fast, mode=relay_mode))
     if not args.no_project:
         tokens, project_layer = prepare_django(env, max(args.clients))
-        # Push mode: every socket belongs to one user, so they all share the `user.<id>` group.
-        from django.contrib.auth import get_user_model
-
-        first = get_user_model().objects.get(username="fanout0")
+        # Push: a `notification` to the `broadcast` group every socket joins (POST /ws/broadcast's
+        # path); chat: `chat` frames in one room, which every client has joined.
         targets.append(Target("project", "tecnocursos.asgi:application", project_layer, relay=False, mode=mode,
-                              tokens=tokens, push_group=f"user.{first.id}"))
+                              tokens=tokens, push_group="broadcast"))
 
     print(f"fan-out bench: clients={args.clients} rate={args.rate}/s seconds={args.seconds} probes={args.probes} "
           f"cores={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f}", flush=True)
     deadline = time.monotonic() + args.budget
-    rows: list[dict[str, Any]] = []
-    for target in targets:
-        clean_redis(args.redis_url)
-        target_env = dict(env, FANOUT_LAYER=json.dumps(target.layer))
-        servers = Servers(target.name, target.app, target_env)
-        print(f"{target.name}: {target.app} on {target.layer['BACKEND']} (in: {target.mode})", flush=True)
-        try:
+    clean_redis(args.redis_url)
+    runs: list[Run] = []
+    try:
+        for target in targets:
+            target_env = dict(env, FANOUT_LAYER=json.dumps(target.layer), FANOUT_RELAY_FAST=str(int(target.fast)))
+            servers = Servers(target.name, target.app, target_env)
+            print(f"{target.name}: {target.app} on {target.layer['BACKEND']} (in: {target.mode})", flush=True)
+            runs.append(Run(target, servers, args))
             servers.start()
-            cells = asyncio.run(run_target(target, servers, args, deadline))
-            rows += [c.row() for c in cells]
-            errors = servers.error_lines()
+        cells = asyncio.run(run_all(runs, args, deadline))
+        for run in runs:
+            errors = run.servers.error_lines()
             if errors:
-                print(f"  {len(errors)} error lines in {servers.logs}, first: {errors[0][:200]}", flush=True)
-        finally:
-            servers.stop()
-            clean_redis(args.redis_url)
+                print(f"{run.target.name}: {len(errors)} error lines in {run.servers.logs}, first: {errors[0][:300]}")
+    finally:
+        for run in runs:
+            run.servers.stop()
+        clean_redis(args.redis_url)
+    rows = [c.row() for c in cells]
 
     print()
     print(markdown(rows, "baseline"))

@@ -32,6 +32,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from realtime.fanout import FanoutDispatchMixin  # noqa: E402
+
 
 class RelayConsumer(AsyncWebsocketConsumer):
     groups = [GROUP]  # joined by Channels on connect, left on disconnect
@@ -44,4 +46,12 @@ class RelayConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=message["text"])
 
 
-application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay", RelayConsumer.as_asgi())])})
+class FastRelayConsumer(FanoutDispatchMixin, RelayConsumer):
+    """The relay with the project's dispatch fast path (realtime/fanout.py)."""
+
+    socket_only_events = frozenset({"relay"})
+
+
+# FANOUT_RELAY_FAST=1 measures the dispatch fast path on the same relay.
+consumer = FastRelayConsumer if os.environ.get("FANOUT_RELAY_FAST") == "1" else RelayConsumer
+application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay", consumer.as_asgi())])})

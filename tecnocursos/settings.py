@@ -132,14 +132,17 @@ EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 # Keeps several deployments (or test runs) apart on one shared Redis.
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="tc")
 
+# Fan-out (docs/fanout.md, bench/RESULTS.md): the pub/sub layer publishes a group message
+# once and each daphne process hands it to its own members; the core layer writes it into
+# every member process's queue and wakes every consumer through a shared receive lock.
+# Delivery is at most once (nothing is queued for a process that is not subscribed): chat
+# is stored before it is sent and recovered with `since`, notifications are stored too.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [REDIS.redis_py],
             "prefix": f"{REDIS_PREFIX}:asgi",
-            "capacity": 1000,
-            "expiry": 30,
         },
     }
 }

@@ -1,0 +1,183 @@
+"""The project's fan-out (settings.CHANNEL_LAYERS + realtime.fanout) on the real Redis.
+
+Two layer instances stand for two daphne processes: a group message reaches each member
+exactly once in every process, a discarded member gets nothing more, and groups do not
+leak into each other. Timings live in bench/fanout_bench.py, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from realtime.fanout import FanoutDispatchMixin
+
+
+def process_layer() -> Any:
+    """A fresh layer as one daphne process would build it from settings."""
+    config = settings.CHANNEL_LAYERS["default"]
+    return import_string(config["BACKEND"])(**config.get("CONFIG", {}))
+
+
+def group_name() -> str:
+    return f"fanout-test.{uuid.uuid4().hex[:12]}"  # never shared with another run
+
+
+async def drain(layer: Any, channel: str, timeout: float = 0.3) -> list[dict[str, Any]]:
+    """Every message waiting on `channel` (stops after `timeout` of silence)."""
+    got = []
+    while True:
+        try:
+            got.append(await asyncio.wait_for(layer.receive(channel), timeout))
+        except TimeoutError:
+            return got
+
+
+@pytest.fixture
+async def two_processes() -> Any:
+    layers = [process_layer(), process_layer()]
+    yield layers
+    for layer in layers:
+        await layer.flush()
+
+
+async def test_group_send_reaches_every_member_exactly_once_across_processes(two_processes):
+    a, b = two_processes
+    group = group_name()
+    members = [(layer, await layer.new_channel()) for layer in (a, b) for _ in range(3)]
+    for layer, channel in members:
+        await layer.group_add(group, channel)
+
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+    await b.group_send(group, {"type": "push", "event": {"n": 2}})
+
+    for layer, channel in members:
+        got = await drain(layer, channel)
+        assert sorted(m["event"]["n"] for m in got) == [1, 2], channel
+        assert all(m["type"] == "push" for m in got)
+
+
+async def test_group_discard_stops_delivery_to_that_member_only(two_processes):
+    a, b = two_processes
+    group = group_name()
+    stays, leaves = await a.new_channel(), await b.new_channel()
+    await a.group_add(group, stays)
+    await b.group_add(group, leaves)
+    await b.group_discard(group, leaves)
+
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+
+    assert [m["event"]["n"] for m in await drain(a, stays)] == [1]
+    assert await drain(b, leaves) == []
+
+
+async def test_discarding_one_member_keeps_the_others_of_the_same_process(two_processes):
+    a, _ = two_processes
+    group = group_name()
+    first, second = await a.new_channel(), await a.new_channel()
+    await a.group_add(group, first)
+    await a.group_add(group, second)
+    await a.group_discard(group, first)
+
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+
+    assert [m["event"]["n"] for m in await drain(a, second)] == [1]
+    assert await drain(a, first) == []
+
+
+async def test_no_message_leaks_into_another_group(two_processes):
+    a, b = two_processes
+    room, other = group_name(), group_name()
+    in_room, in_other = await a.new_channel(), await b.new_channel()
+    await a.group_add(room, in_room)
+    await b.group_add(other, in_other)
+
+    await b.group_send(room, {"type": "push", "event": {"n": 1}})
+
+    assert [m["event"]["n"] for m in await drain(a, in_room)] == [1]
+    assert await drain(b, in_other) == []
+
+
+async def test_a_member_of_two_groups_gets_each_groups_messages(two_processes):
+    a, b = two_processes
+    user_group, room_group = group_name(), group_name()
+    channel = await a.new_channel()
+    await a.group_add(user_group, channel)
+    await a.group_add(room_group, channel)
+
+    await b.group_send(user_group, {"type": "push", "event": {"n": 1}})
+    await b.group_send(room_group, {"type": "push", "event": {"n": 2}})
+
+    assert sorted(m["event"]["n"] for m in await drain(a, channel)) == [1, 2]
+
+
+async def test_messages_of_one_sender_arrive_in_order(two_processes):
+    a, b = two_processes
+    group = group_name()
+    channel = await b.new_channel()
+    await b.group_add(group, channel)
+
+    for n in range(50):
+        await a.group_send(group, {"type": "push", "event": {"n": n}})
+
+    assert [m["event"]["n"] for m in await drain(b, channel)] == list(range(50))
+
+
+# --- the consumer fast path ------------------------------------------------------------------
+
+
+class Counting(FanoutDispatchMixin):
+    """Stands in for a Channels consumer: records which path served each message."""
+
+    def __init__(self) -> None:
+        self.pushed: list[dict[str, Any]] = []
+        self.slow: list[str] = []
+
+    async def push(self, message: dict[str, Any]) -> None:
+        self.pushed.append(message["event"])
+
+
+class Base:
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        self.slow.append(message["type"])  # type: ignore[attr-defined]
+
+
+class Consumer(Counting, Base):
+    pass
+
+
+async def test_socket_only_events_skip_the_default_dispatch():
+    consumer = Consumer()
+    await consumer.dispatch({"type": "push", "event": {"n": 1}})
+    await consumer.dispatch({"type": "websocket.receive", "text": "{}"})
+
+    assert consumer.pushed == [{"n": 1}]
+    assert consumer.slow == ["websocket.receive"]  # frames keep Channels' DB-connection cleanup
+
+
+async def test_a_push_reaches_a_socket_through_a_fast_consumer():
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    class FastSocket(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
+        async def connect(self) -> None:
+            await self.channel_layer.group_add("fanout-fast-test", self.channel_name)
+            await self.accept()
+
+        async def push(self, message: dict[str, Any]) -> None:
+            await self.send_json(message["event"])
+
+    communicator = WebsocketCommunicator(FastSocket.as_asgi(), "/ws/test")
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    try:
+        await get_channel_layer().group_send("fanout-fast-test", {"type": "push", "event": {"type": "x", "n": 7}})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "x", "n": 7}
+    finally:
+        await communicator.disconnect()
