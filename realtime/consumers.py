@@ -32,7 +32,8 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope["user"]
-        self.ready = False  # frames are served only once the connection is set up
+        self.ready = False  # frames and pushes are served only while True
+        self.registered = False  # groups and presence to undo on disconnect
         self.rooms: dict[str, int] = {}  # joined room name -> Room id
         self.default_room: str | None = self.scope["url_route"]["kwargs"].get("room_name")
         self.background: list[asyncio.Task[None]] = []
@@ -45,6 +46,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.registration = presence.Registration(user_id=self.user.pk, connection_id=uuid.uuid4().hex)
         for group in (user_group(self.user.pk), BROADCAST_GROUP):
             await self.channel_layer.group_add(group, self.channel_name)
+        self.registered = True
         await presence.register(self.registration)
         self.background = [asyncio.create_task(self._expire(self.scope.get("token_exp"))),
                            asyncio.create_task(self._heartbeat())]
@@ -58,9 +60,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for task in self.background:
             task.cancel()
-        if not getattr(self, "ready", False):
-            return
         self.ready = False
+        if not getattr(self, "registered", False):
+            return
+        self.registered = False
         for name in list(self.rooms):
             await self._leave(name)
         for group in (user_group(self.user.pk), BROADCAST_GROUP):

@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
 
+from realtime import presence
 from realtime.limits import FloodGuard, TokenBucket
 from tests.conftest import receive_type
 from tests.realtime.conftest import connect, next_event, send_raw
@@ -89,5 +91,8 @@ async def test_a_client_that_keeps_flooding_is_closed_with_the_flood_code(owner,
         texts = [o for o in outputs if o["type"] == "websocket.send"]
         assert len(texts) == 2 + 4  # two pongs, four errors; the fifth strike closes
         assert outputs[-1] == {"type": "websocket.close", "code": 4429}
+        await socket.disconnect()
+        stats = await sync_to_async(presence.stats)()  # the closed socket left no presence behind
+        assert (stats["connections"], stats["rate_limited"]) == (0, 5)
     finally:
         await socket.disconnect()
