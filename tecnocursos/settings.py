@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # GET response cache for views that opt in (docs/cache.md): after auth, to see the user.
+    "tecnocursos.cache.middleware.ResponseCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -268,11 +270,3 @@ REALTIME_CHAT_KEEP = env.int("REALTIME_CHAT_KEEP", default=1000)
 REALTIME_PRESENCE_TTL = env.float("REALTIME_PRESENCE_TTL", default=60.0)
 REALTIME_PRESENCE_HEARTBEAT = env.float("REALTIME_PRESENCE_HEARTBEAT", default=20.0)
 REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)
-
-# --- Cache ---------------------------------------------------------------------
-# GET response cache for views that opt in with @cache_response (docs/cache.md); it must
-# come after AuthenticationMiddleware to see the session user.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "tecnocursos.cache.middleware.ResponseCacheMiddleware",
-)
