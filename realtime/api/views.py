@@ -13,6 +13,7 @@ from realtime import presence, selectors, services
 from realtime.api.serializers import (
     BroadcastSerializer,
     NotificationCreateSerializer,
+    NotificationPageSerializer,
     NotificationReadResultSerializer,
     NotificationReadSerializer,
     NotificationSerializer,
@@ -65,7 +66,7 @@ class NotificationListCreateApi(APIView):
         return [IsStaff()] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
-        responses=NotificationSerializer(many=True),
+        responses=NotificationPageSerializer,
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
         summary="The caller's own notifications, newest first",
     )
@@ -86,6 +87,7 @@ class NotificationListCreateApi(APIView):
 
 class NotificationReadApi(APIView):
     @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer,
+                   operation_id="notifications_mark_read",
                    summary="Mark the caller's notifications read (the given ids, or all)")
     def post(self, request: Request) -> Response:
         serializer = NotificationReadSerializer(data=request.data)
@@ -95,7 +97,8 @@ class NotificationReadApi(APIView):
 
 
 class NotificationDetailReadApi(APIView):
-    @extend_schema(request=None, responses=NotificationSerializer, summary="Mark one notification read")
+    @extend_schema(request=None, responses=NotificationSerializer, operation_id="notification_mark_read",
+                   summary="Mark one notification read")
     def post(self, request: Request, notification_id: int) -> Response:
         notification = selectors.notification_get(user=request.user, notification_id=notification_id)
         services.notification_mark_read(user=request.user, ids=[notification.id])
