@@ -26,3 +26,34 @@ class TierSerializer(serializers.Serializer):
     hit_rate = serializers.FloatField()
     items = serializers.IntegerField(allow_null=True)
     bytes = serializers.IntegerField(allow_null=True)
+
+
+class L1TierSerializer(TierSerializer):
+    evictions = serializers.IntegerField()
+    promotions = serializers.IntegerField()
+
+
+class L2TierSerializer(TierSerializer):
+    complete = serializers.BooleanField(help_text="False when the size scan was cut short on a huge keyspace")
+
+
+class CacheStatsSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["cluster", "process"],
+                                    help_text="cluster: summed over every process through Redis")
+    l1 = L1TierSerializer()
+    l2 = L2TierSerializer()
+    hits = serializers.IntegerField()
+    misses = serializers.IntegerField()
+    hit_rate = serializers.FloatField()
+    sets = serializers.IntegerField()
+    deletes = serializers.IntegerField()
+    invalidations = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    processes = serializers.ListField(child=serializers.DictField())
+    health = serializers.DictField()
+
+
+class CacheClearResultSerializer(serializers.Serializer):
+    cleared = serializers.ChoiceField(choices=["all", "tags"])
+    tags = serializers.ListField(child=serializers.CharField())
+    invalidated = serializers.IntegerField(allow_null=True)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api.serializers import CacheClearSerializer
+from analytics.api.serializers import CacheClearResultSerializer, CacheClearSerializer, CacheStatsSerializer
 from tecnocursos.cache.selectors import cache_stats
 from tecnocursos.cache.services import cache_clear
 from tecnocursos.core.api.permissions import IsStaff
@@ -13,6 +14,7 @@ from tecnocursos.core.api.permissions import IsStaff
 class CacheStatsApi(APIView):
     permission_classes = [IsStaff]
 
+    @extend_schema(responses=CacheStatsSerializer)
     def get(self, request: Request) -> Response:
         return Response(cache_stats())
 
@@ -20,6 +22,7 @@ class CacheStatsApi(APIView):
 class CacheClearApi(APIView):
     permission_classes = [IsStaff]
 
+    @extend_schema(request=CacheClearSerializer, responses=CacheClearResultSerializer)
     def post(self, request: Request) -> Response:
         serializer = CacheClearSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -72,3 +72,11 @@ def test_bad_tags_are_400(staff_client, default_cache, body):
 def test_wrong_method_is_405(staff_client):
     assert staff_client.post(STATS).status_code == 405
     assert staff_client.get(CLEAR).status_code == 405
+
+
+def test_cache_stats_match_their_documented_shape(staff_client):
+    from analytics.api.serializers import CacheStatsSerializer
+
+    body = staff_client.get("/api/analytics/services/cache").json()
+    serializer = CacheStatsSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
