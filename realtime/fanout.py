@@ -1,12 +1,15 @@
 """Fan-out hot path for consumers (measured in bench/fanout_bench.py, see docs/fanout.md).
 
-Channels' `AsyncConsumer.dispatch` runs `close_old_connections()` through
-`sync_to_async` before every handler: one hop to the single sync thread and back per
-message per socket. For a group event that only writes to the socket (`push`) that hop
-is pure overhead, and with one room of N sockets it is N hops per message, all through
-one thread: it was the largest item in a daphne profile of the fan-out. Handlers that
-use the ORM go through `database_sync_to_async`, which closes old connections itself,
-so skipping the hop for socket-only events loses nothing.
+Two per-socket costs dominate a daphne profile of one group message to N sockets, and
+neither is the layer's:
+
+* Channels' `AsyncConsumer.dispatch` runs `close_old_connections()` through
+  `sync_to_async` before every handler: a hop to the one sync thread and back, per
+  message per socket. A handler that only writes to the socket does not need it (ORM
+  work goes through `database_sync_to_async`, which closes old connections itself).
+* Each message wakes the consumer's own task through its channel queue and
+  `await_many_dispatch`. With tecnocursos.core.channel_layer.FanoutChannelLayer the
+  layer instead calls the handler of every local member in one loop (`attach_direct`).
 """
 
 from __future__ import annotations
@@ -17,16 +20,35 @@ from channels.consumer import get_handler_name
 
 
 class FanoutDispatchMixin:
-    """Serve socket-only group events without Channels' per-message DB-connection hop.
+    """Serve socket-only group events on the fan-out fast path.
 
-    Put it before the Channels consumer class in the bases. Event types listed in
-    `socket_only_events` must not touch the database synchronously.
+    Put it before the Channels consumer class in the bases. Handlers of the event types
+    in `socket_only_events` must only write to the socket: no synchronous database access,
+    nothing that blocks (they may run in the layer's receiver task), no change to the message.
+    Groups are joined as before, with `self.channel_layer.group_add(group, self.channel_name)`.
     """
 
     socket_only_events: ClassVar[frozenset[str]] = frozenset({"push"})
 
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        attach = getattr(self.channel_layer, "attach_direct", None)  # type: ignore[attr-defined]
+        if attach is not None:  # other layers: only the dispatch shortcut below applies
+            await attach(self.channel_name, self.socket_only_events, self._serve_socket_only)  # type: ignore[attr-defined]
+        await super().websocket_connect(message)  # type: ignore[misc]
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_disconnect(message)  # type: ignore[misc]
+        finally:
+            detach = getattr(self.channel_layer, "detach_direct", None)  # type: ignore[attr-defined]
+            if detach is not None:
+                detach(self.channel_name)  # type: ignore[attr-defined]
+
+    async def _serve_socket_only(self, message: dict[str, Any]) -> None:
+        await getattr(self, get_handler_name(message))(message)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") in self.socket_only_events:
-            await getattr(self, get_handler_name(message))(message)
+            await self._serve_socket_only(message)
             return
         await super().dispatch(message)  # type: ignore[misc]

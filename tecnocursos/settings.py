@@ -134,17 +134,18 @@ EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 # Keeps several deployments (or test runs) apart on one shared Redis.
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="tc")
 
-# Fan-out (docs/fanout.md, bench/RESULTS.md): the pub/sub layer publishes a group message
-# once and each daphne process hands it to its own members; the core layer writes it into
-# every member process's queue and wakes every consumer through a shared receive lock.
-# Delivery is at most once (nothing is queued for a process that is not subscribed): chat
-# is stored before it is sent and recovered with `since`, notifications are stored too.
+# Fan-out (docs/fanout.md, bench/RESULTS.md): a group message is published once, each daphne
+# process receives it once and hands it to its own members; consumers with
+# realtime.fanout.FanoutDispatchMixin get it in one loop per process, without a task wake-up
+# and a sync-thread hop per socket. Delivery is at most once (pub/sub): chat is stored before
+# it is sent and recovered with `since`, notifications are stored too.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "tecnocursos.core.channel_layer.FanoutChannelLayer",
         "CONFIG": {
             "hosts": [REDIS.redis_py],
             "prefix": f"{REDIS_PREFIX}:asgi",
+            "capacity": 1000,  # per-socket backlog; a socket that stops reading loses the oldest
         },
     }
 }

@@ -130,6 +130,114 @@ async def test_messages_of_one_sender_arrive_in_order(two_processes):
     assert [m["event"]["n"] for m in await drain(b, channel)] == list(range(50))
 
 
+# --- direct local delivery (FanoutChannelLayer.attach_direct) ---------------------------------
+
+
+def needs_direct(layer: Any) -> None:
+    if not hasattr(type(layer), "_get_layer") or not hasattr(layer._get_layer(), "attach_direct"):
+        pytest.skip("the configured layer has no direct delivery")
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.got: list[dict[str, Any]] = []
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        self.got.append(message)
+
+
+async def test_attached_members_get_each_group_message_once_by_callback(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    inboxes = []
+    for layer in (a, b, b):
+        channel, inbox = await layer.new_channel(), Inbox()
+        await layer.attach_direct(channel, {"push"}, inbox)
+        await layer.group_add(group, channel)
+        inboxes.append((layer, channel, inbox))
+
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+    await asyncio.sleep(0.3)
+
+    for layer, channel, inbox in inboxes:
+        assert [m["event"]["n"] for m in inbox.got] == [1]
+        assert await drain(layer, channel, timeout=0.1) == []  # not also through the queue
+
+
+async def test_types_not_attached_still_arrive_through_the_queue(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    channel, inbox = await b.new_channel(), Inbox()
+    await b.attach_direct(channel, {"push"}, inbox)
+    await b.group_add(group, channel)
+
+    await a.group_send(group, {"type": "chat.other", "n": 2})
+
+    assert [m["n"] for m in await drain(b, channel)] == [2]
+    assert inbox.got == []
+
+
+async def test_detached_and_discarded_members_get_nothing_more(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    detached, discarded, stays = Inbox(), Inbox(), Inbox()
+    channels = {}
+    for name, inbox in (("detached", detached), ("discarded", discarded), ("stays", stays)):
+        channels[name] = await b.new_channel()
+        await b.attach_direct(channels[name], {"push"}, inbox)
+        await b.group_add(group, channels[name])
+    b.detach_direct(channels["detached"])
+    await b.group_discard(group, channels["discarded"])
+
+    await a.group_send(group, {"type": "push", "event": {"n": 3}})
+    await asyncio.sleep(0.3)
+
+    assert [m["event"]["n"] for m in stays.got] == [3]
+    assert discarded.got == []
+    assert detached.got == []
+    assert [m["event"]["n"] for m in await drain(b, channels["detached"])] == [3]  # back to its queue
+
+
+async def test_a_failing_callback_does_not_stop_the_others(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+
+    async def broken(message: dict[str, Any]) -> None:
+        raise RuntimeError("socket gone")
+
+    good = Inbox()
+    for callback in (broken, good):
+        channel = await b.new_channel()
+        await b.attach_direct(channel, {"push"}, callback)
+        await b.group_add(group, channel)
+
+    await a.group_send(group, {"type": "push", "event": {"n": 4}})
+    await asyncio.sleep(0.3)
+
+    assert [m["event"]["n"] for m in good.got] == [4]
+
+
+async def test_a_socket_that_stops_reading_keeps_only_the_newest_messages(two_processes):
+    a, b = two_processes
+    capacity = getattr(b, "capacity", None)
+    if capacity is None:
+        pytest.skip("the configured layer has no capacity")
+    group = group_name()
+    channel = await b.new_channel()
+    await b.group_add(group, channel)
+
+    for n in range(capacity + 5):
+        await a.group_send(group, {"type": "push", "event": {"n": n}})
+    await asyncio.sleep(0.5)
+
+    got = [m["event"]["n"] for m in await drain(b, channel)]
+    assert got == list(range(5, capacity + 5))
+
+
 # --- the consumer fast path ------------------------------------------------------------------
 
 

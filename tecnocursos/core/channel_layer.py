@@ -1,0 +1,140 @@
+"""Channel layer with process-local fan-out (docs/fanout.md; measured by bench/fanout_bench.py).
+
+Built on channels_redis' pub/sub layer, which already publishes a group message once and
+lets each process subscribe once per group. Two things are added for the fan-out path:
+
+* Direct delivery. A consumer may attach a callback for the message types it serves
+  without touching the database (`attach_direct`, used by realtime.fanout). A group
+  message is then deserialized once per process and handed to every attached local member
+  in one loop, in the process's receiver task: no per-socket queue, task wake-up and
+  Channels dispatch. Members that did not attach get it through their queue as before.
+* Bounded queues. A consumer that stops reading loses its oldest messages (like the core
+  layer's `capacity`) instead of growing without limit, as the pub/sub layer's do.
+
+Delivery stays at most once, as with any pub/sub: what is published while a process is
+disconnected from Redis is not replayed (chat is recovered from the database with `since`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from channels_redis.core import BoundedQueue
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close
+
+logger = logging.getLogger(__name__)
+
+DirectCallback = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Direct:
+    types: frozenset[str]
+    callback: DirectCallback
+
+
+class FanoutChannelLayer(RedisPubSubChannelLayer):
+    """`channels_redis.pubsub.RedisPubSubChannelLayer` plus direct local delivery.
+
+    Extra CONFIG: `capacity` (messages kept per channel queue, default 1000).
+    """
+
+    def __init__(self, *args: Any, capacity: int = 1000, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+
+    def _get_layer(self) -> FanoutLoopLayer:
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = FanoutLoopLayer(*self._args, **self._kwargs, channel_layer=self, capacity=self.capacity)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)  # the pool closes with its event loop, as in the parent
+            return layer
+
+
+class FanoutLoopLayer(RedisPubSubLoopLayer):
+    """The per-event-loop half: local channels, groups, and the attached callbacks."""
+
+    def __init__(self, *args: Any, capacity: int = 1000, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self.direct: dict[str, _Direct] = {}
+        self._shards = [FanoutShardConnection(shard.host, self) for shard in self._shards]
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = BoundedQueue(self.capacity)
+        await self._get_shard(channel).subscribe(channel)
+
+    async def attach_direct(self, channel: str, types: Iterable[str], callback: DirectCallback) -> None:
+        """Deliver group messages of `types` for `channel` by awaiting `callback(message)`.
+
+        The callback runs in the receiver task, for every local member in turn: it must not
+        block, must not modify the message (members share it), and should not raise.
+        """
+        if channel not in self.channels:
+            await self._subscribe_to_channel(channel)
+        self.direct[channel] = _Direct(frozenset(types), callback)
+
+    def detach_direct(self, channel: str) -> None:
+        self.direct.pop(channel, None)
+
+    async def flush(self) -> None:
+        self.direct = {}
+        await super().flush()
+
+    async def deliver(self, name: str, data: bytes) -> None:
+        """One message from Redis: to a channel's queue, or to every local member of a group."""
+        if name in self.channels:
+            self.channels[name].put_nowait(data)
+            return
+        members = self.groups.get(name)
+        if not members:
+            return
+        message: dict[str, Any] | None = None
+        direct: list[DirectCallback] = []
+        for channel in list(members):
+            queue = self.channels.get(channel)
+            if queue is None:  # its consumer has gone (receive cancelled): forget it
+                self.direct.pop(channel, None)
+                continue
+            target = self.direct.get(channel)
+            if target is not None:
+                if message is None:
+                    message = self.channel_layer.deserialize(data)  # once per process, not per socket
+                if message.get("type") in target.types:
+                    direct.append(target.callback)
+                    continue
+            queue.put_nowait(data)
+        for callback in direct:
+            try:
+                await callback(message)  # type: ignore[arg-type]
+            except Exception:  # one socket's failure must not stop the others' delivery
+                logger.exception("direct delivery of a group message failed")
+
+
+class FanoutShardConnection(RedisSingleShardConnection):
+    """The pub/sub reader that hands each message to `FanoutLoopLayer.deliver`, in order."""
+
+    async def _do_receiving(self) -> None:
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                    if message is not None:
+                        name = message["channel"]
+                        await self.channel_layer.deliver(name.decode() if isinstance(name, bytes) else name,
+                                                         message["data"])
+                else:
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+                raise
+            except Exception:
+                logger.exception("channel layer receive loop failed; retrying")
+                await asyncio.sleep(1)
