@@ -1,23 +1,31 @@
 #!/usr/bin/env python
 """WebSocket fan-out benchmark: one group, N real sockets over 2 daphne processes, real Redis.
 
-    .venv/bin/python bench/fanout_bench.py [--clients 200,500,1000] [--quick] [--variants pubsub,...]
+    .venv/bin/python bench/fanout_bench.py [--clients 200,500,1000] [--quick]
+        [--variants core-tuned,pubsub,local-fast] [--mode chat]
 
-For each target it starts two daphne processes on loopback, connects the clients
-(alternating between the processes) and grows them through the client counts. At each
-count it measures
-  * probe: one message in, wait until every client has it; per-delivery latency p50/p99
+For each target two daphne processes start on loopback; clients connect (alternating
+between the processes, up to 200 at once, like a reconnect storm) and grow through the
+client counts. Targets take turns at each count, so load from elsewhere on the machine
+hits them alike. At each count:
+  * probe: one message in, wait until every client has it: per-delivery latency p50/p99,
     and the time until all N have it (p50/max over the probes);
-  * steady: messages at a fixed rate (5/s by default) for a few seconds; deliveries/s,
-    latency p50/p99, messages lost, daphne CPU.
-Targets: `baseline` (bench/fanout_relay.py on channels_redis defaults) and `project`
-(tecnocursos.asgi:application with settings.CHANNEL_LAYERS), plus optional relay variants
-of other layer configurations. The message goes in through a client socket (a `chat` frame
-once the app has rooms; the relay's own frames), or, for an app without rooms yet, a
-`group_send` of a `push` to the `user.<id>` group that all sockets (one user) belong to.
+  * steady: messages at a fixed rate (5/s) for a few seconds: deliveries/s, latency p50/p99,
+    messages lost, daphne and client CPU.
+Targets:
+  baseline       bench/fanout_relay.py, a consumer that only relays group_send, on
+                 channels_redis defaults (core layer);
+  project        tecnocursos.asgi:application with settings.CHANNEL_LAYERS;
+  project+mixin  the same app with realtime.fanout.FanoutDispatchMixin on its consumer
+                 (bench/fanout_app.py), until realtime/consumers.py takes it;
+  relay-<name>   (--variants) the relay on other layer set-ups: core-tuned, pubsub, local-fast...
+A message goes in as a `notification` pushed to the `broadcast` group every socket joins
+(what POST /ws/broadcast does; the baseline gets the same through group_send), or with
+--mode chat as `chat` frames from the clients into one room they all joined (each join is
+announced to the room, so connecting costs O(N^2) deliveries: keep N small).
 
-Redis: db 4, prefix `tcbench` (only our keys are deleted); database: a SQLite file in /tmp.
-Timings are machine-dependent: the baseline runs in the same invocation for the ratios.
+Redis: db 4, prefix `tcbench` (only those keys are deleted); database: a SQLite file in /tmp.
+Timings depend on the machine and what else runs on it: compare with the baseline of the same run.
 """
 
 from __future__ import annotations
@@ -590,7 +598,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=5.0, help="steady send rate, messages/s")
     parser.add_argument("--seconds", type=float, default=5.0, help="steady phase length")
     parser.add_argument("--probes", type=int, default=12, help="one-at-a-time messages per client count")
-    parser.add_argument("--variants", default="core-tuned,pubsub",
+    parser.add_argument("--variants", default="",
                         help=f"extra relay targets: {','.join(relay_variants(REDIS_URL))}")
     parser.add_argument("--no-project", action="store_true", help="skip the real app (relay targets only)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline relay")
@@ -607,7 +615,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--goal-ms", type=float, default=100.0)
     args = parser.parse_args(argv)
     if args.quick:
-        args.clients, args.seconds, args.probes, args.variants = "100,300", 3.0, 8, ""
+        args.clients, args.seconds, args.probes = "100,300", 3.0, 8
     args.clients = sorted(int(c) for c in args.clients.split(",") if c)
     return args
 
