@@ -41,6 +41,7 @@ _OPTIONS = {
 }
 _STAMPEDE_OPTIONS = {"LOCK_TIMEOUT": ("lock_timeout", float), "EARLY_REFRESH_BETA": ("beta", float)}
 _engines: dict[str, tuple[TieredCache, Stampede]] = {}
+_KEY_MEMO_SIZE = 4096  # full keys remembered per backend object for get() (cleared when full)
 _engines_lock = threading.Lock()
 
 
@@ -82,6 +83,8 @@ class HierarchicalCache(BaseCache):
         self.key_prefix = self.key_prefix or "cache"
         self.engine, self.stampede = shared_engine(server, self.key_prefix, params.get("OPTIONS", {}))
         self._default_key_func = self.key_func is default_key_func
+        # get() is the hot path: remember the full key of recent str keys (current version only).
+        self._full_keys: dict[str, str] = {}
 
     # -- keys ----------------------------------------------------------------------------------
     def make_key(self, key: Any, version: int | None = None) -> str:
@@ -90,6 +93,13 @@ class HierarchicalCache(BaseCache):
         if self._default_key_func:
             return safe_key(f"{self.key_prefix}:{version}:{key}")
         return safe_key(str(self.key_func(key, self.key_prefix, version)))
+
+    def _full_key(self, key: str) -> str:
+        full = self.make_key(key)
+        if len(self._full_keys) >= _KEY_MEMO_SIZE:
+            self._full_keys.clear()
+        self._full_keys[key] = full
+        return full
 
     def make_and_validate_key(self, key: Any, version: int | None = None) -> str:
         return self.make_key(key, version)  # unsafe keys are hashed, not warned about
@@ -104,10 +114,17 @@ class HierarchicalCache(BaseCache):
 
     # -- Django's API ----------------------------------------------------------------------------
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        return self.engine.get(self.make_key(key, version), default)
+        if version is None and type(key) is str:  # exact str: 1 and True must not share a memo slot
+            full = self._full_keys.get(key) or self._full_key(key)
+        else:
+            full = self.make_key(key, version)
+        return self.engine.get(full, default)
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        full = self.make_key(key, version)
+        if version is None and type(key) is str:
+            full = self._full_keys.get(key) or self._full_key(key)
+        else:
+            full = self.make_key(key, version)
         value = self.engine.l1.get(full)  # memory only: answer without leaving the event loop
         if value is not MISSING:
             return value
