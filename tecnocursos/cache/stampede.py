@@ -28,6 +28,7 @@ from tecnocursos.cache.l1 import MISSING
 from tecnocursos.cache.tiered import TieredCache
 
 _POLL_SECONDS = 0.01
+_UNREAD: Any = object()
 log = logging.getLogger("tecnocursos.cache")
 
 
@@ -88,9 +89,12 @@ class Stampede:
 
     # -- sync ------------------------------------------------------------------------------
     def get_or_compute(
-        self, key: str, compute: Callable[[], Any], ttl: float | None, tags: Sequence[str] = ()
+        self, key: str, compute: Callable[[], Any], ttl: float | None, tags: Sequence[str] = (),
+        *, envelope: Any = _UNREAD,
     ) -> Any:
-        envelope = self.engine.get(key, MISSING)
+        """`envelope`: what the caller just read with engine.get (saves a second lookup)."""
+        if envelope is _UNREAD:
+            envelope = self.engine.get(key, MISSING)
         if envelope is not MISSING and not should_refresh(envelope, self.beta):
             return envelope[0]
         # A hit due for early refresh doesn't wait: whoever holds the lock is refreshing it.
@@ -138,9 +142,12 @@ class Stampede:
 
     # -- asyncio ---------------------------------------------------------------------------
     async def aget_or_compute(
-        self, key: str, compute: Callable[[], Awaitable[Any]], ttl: float | None, tags: Sequence[str] = ()
+        self, key: str, compute: Callable[[], Awaitable[Any]], ttl: float | None, tags: Sequence[str] = (),
+        *, envelope: Any = _UNREAD,
     ) -> Any:
-        envelope = self.engine.l1.get(key)  # L1 is memory only: no need to leave the loop
+        """`envelope`: what the caller just read from L1 (MISSING: L2 is still asked)."""
+        if envelope is _UNREAD:
+            envelope = self.engine.l1.get(key)  # L1 is memory only: no need to leave the loop
         if envelope is MISSING:
             envelope = await asyncio.to_thread(self.engine.get, key, MISSING)
         if envelope is not MISSING and not should_refresh(envelope, self.beta):

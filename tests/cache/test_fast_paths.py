@@ -28,3 +28,61 @@ def test_the_full_key_memo_is_bounded(make_cache, monkeypatch):
     for i in range(25):
         cache.get(f"k{i}")
         assert len(cache._full_keys) <= 10
+
+
+# -- @cached ------------------------------------------------------------------------------
+def test_decorator_keys_are_stable_and_memoised(default_cache):
+    from tecnocursos.cache.decorators import cached
+    from tecnocursos.cache.keys import safe_key
+
+    @cached(ttl_seconds=60)
+    def pair(a, b=0):
+        return [a, b]
+
+    assert pair(1, "x") == [1, "x"]
+    name = f"{pair.__module__}.{pair.__qualname__}"
+    prefix = f"{default_cache.key_prefix}:{default_cache.version}:cached:"
+    assert pair.cache_key(1, "x") == safe_key(f"{prefix}{name}:(1, 'x')")  # the format keys always had
+    assert pair.cache_key(1, b="x") == safe_key(f"{prefix}{name}:(1,)[('b', 'x')]")
+    assert default_cache.engine.get(pair.cache_key(1, "x"))[0] == [1, "x"]
+
+
+def test_equal_arguments_of_different_types_get_different_entries(default_cache):
+    from tecnocursos.cache.decorators import cached
+
+    seen = []
+
+    @cached(ttl_seconds=60)
+    def kind(x):
+        seen.append(x)
+        return type(x).__name__
+
+    assert [kind(1), kind(True), kind(1.0), kind("1"), kind(1), kind(True)] == [
+        "int", "bool", "float", "str", "int", "bool"
+    ]
+    assert len(seen) == 4
+
+
+def test_hits_near_expiry_still_draw_for_early_refresh(default_cache, monkeypatch):
+    import random
+    import time
+
+    from tecnocursos.cache.decorators import cached
+
+    computed = []
+
+    @cached(ttl_seconds=600)
+    def value(x):
+        computed.append(x)
+        return len(computed)
+
+    assert value(1) == 1
+    key = value.cache_key(1)
+    monkeypatch.setattr(random, "random", lambda: 2.0**-53)  # the rarest draw random() can make
+    # 30 compute times from expiry: that draw refreshes (-log(2**-53) = 36.7 > 30)...
+    default_cache.engine.set(key, ("old", 1.0, time.time() + 30), 600)
+    assert value(1) == 2
+    # ...40 compute times away no draw can: the hit skips the draw and serves the value.
+    default_cache.engine.set(key, ("old", 1.0, time.time() + 40), 600)
+    assert value(1) == "old"
+    assert computed == [1, 1]
