@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -20,7 +19,7 @@ from realtime.api.serializers import (
     RoomPresenceSerializer,
     StatsSerializer,
 )
-from tecnocursos.core.api.pagination import Pagination
+from tecnocursos.core.api.pagination import paginated_response
 from tecnocursos.core.api.permissions import IsStaff
 from tecnocursos.core.exceptions import ApplicationError
 
@@ -71,10 +70,8 @@ class NotificationListCreateApi(APIView):
         summary="The caller's own notifications, newest first",
     )
     def get(self, request: Request) -> Response:
-        queryset: QuerySet = selectors.notification_list(user=request.user, unread=_unread_param(request))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+        queryset = selectors.notification_list(user=request.user, unread=_unread_param(request))
+        return paginated_response(request, self, queryset, NotificationSerializer)
 
     @extend_schema(request=NotificationCreateSerializer, responses={201: NotificationSerializer},
                    summary="Send a notification to a user (staff): pushed live and kept")

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tecnocursos.core import selectors, services
-from tecnocursos.core.api.pagination import Pagination
+from tecnocursos.core.api.pagination import paginated_response
 from tecnocursos.core.api.serializers import (
     CourseSerializer,
     UploadDetailSerializer,
@@ -17,18 +17,12 @@ from tecnocursos.core.api.serializers import (
 )
 
 
-def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:  # noqa: ANN001
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class UploadListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses=UploadSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, selectors.upload_list(user=request.user), UploadSerializer)
+        return paginated_response(request, self, selectors.upload_list(user=request.user), UploadSerializer)
 
     @extend_schema(request=UploadInputSerializer, responses={201: UploadSerializer})
     def post(self, request: Request) -> Response:
@@ -53,7 +47,7 @@ class UploadDetailApi(APIView):
 class CourseListCreateApi(APIView):
     @extend_schema(responses=CourseSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, selectors.course_list(user=request.user), CourseSerializer)
+        return paginated_response(request, self, selectors.course_list(user=request.user), CourseSerializer)
 
     @extend_schema(request=CourseSerializer, responses={201: CourseSerializer})
     def post(self, request: Request) -> Response:
