@@ -25,6 +25,8 @@ ZSTD = 2
 _NAMES = {"none": NONE, "zlib": ZLIB, "zstd": ZSTD}
 _HEADER = struct.Struct(">BQ")
 HEADER_SIZE = _HEADER.size
+_unpack_header = _HEADER.unpack_from
+_loads = pickle.loads
 _DIGITS_START = frozenset(b"-0123456789")
 
 
@@ -81,10 +83,15 @@ class Codec:
                 raise CorruptValue("not an integer") from None
         if len(raw) < HEADER_SIZE:
             raise CorruptValue("short header")
-        codec, expiry_ms = _HEADER.unpack_from(raw)
+        codec, expiry_ms = _unpack_header(raw)
         try:
-            pickled = _decompress(codec, memoryview(raw)[HEADER_SIZE:])
-            return pickle.loads(pickled), expiry_ms, pickled
+            if codec == ZSTD:  # the usual case for values over COMPRESS_MIN_BYTES
+                pickled = _zstd.decompressor.decompress(memoryview(raw)[HEADER_SIZE:])
+            elif codec == NONE:
+                pickled = raw[HEADER_SIZE:]
+            else:
+                pickled = _decompress(codec, memoryview(raw)[HEADER_SIZE:])
+            return _loads(pickled), expiry_ms, pickled
         except CorruptValue:
             raise
         except Exception as exc:  # zlib.error, ZstdError, UnpicklingError, EOFError, ...

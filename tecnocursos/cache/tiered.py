@@ -92,10 +92,14 @@ class TieredCache:
         return self._get_l2(key, default)
 
     def _get_l2(self, key: str, default: Any) -> Any:
+        # The L2 hit path: one GET, the decode, one counter, the promotion. Nothing else per hit
+        # (no TTL/PTTL round trip: the expiry is in the value's header; stats are flushed by
+        # the listener thread once a second).
         l2 = self.l2
         if l2 is None:
             return default
-        generation = self.l1.generation
+        l1 = self.l1
+        generation = l1.generation
         try:
             raw = l2.get(key)
         except Unavailable:
@@ -109,7 +113,8 @@ class TieredCache:
             self._drop_corrupt(key, exc)
             return default
         self.l2_hits += 1
-        self._promote(key, value, expiry_ms, pickled, generation)
+        if l1.max_items > 0:
+            self._promote(key, value, expiry_ms, pickled, generation)
         return value
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -153,6 +158,8 @@ class TieredCache:
             return False
 
     def _promote(self, key: str, value: Any, expiry_ms: int, pickled: bytes | None, generation: int) -> None:
+        if self.l1.max_items <= 0:
+            return
         if pickled is None:
             # Plain integers (INCRBY-able) carry no expiry field: ask Redis for the TTL.
             try:

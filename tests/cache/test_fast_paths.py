@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tecnocursos.cache import backend as backend_module
 
 
@@ -86,3 +88,31 @@ def test_hits_near_expiry_still_draw_for_early_refresh(default_cache, monkeypatc
     default_cache.engine.set(key, ("old", 1.0, time.time() + 40), 600)
     assert value(1) == "old"
     assert computed == [1, 1]
+
+
+# -- L2 hits ------------------------------------------------------------------------------------
+def test_an_l2_hit_is_exactly_one_get(make_cache, monkeypatch):
+    import threading
+
+    from redis.connection import AbstractConnection
+
+    cache = make_cache(L1_MAX_ITEMS=0)
+    if cache.engine.l2 is None:
+        pytest.skip("no Redis configured")
+    values = {"small": {"a": [1]}, "big": "x" * 5000, "count": 5}
+    for key, value in values.items():
+        cache.set(key, value, 60)
+    sent: list = []
+    me = threading.get_ident()
+    original = AbstractConnection.send_command
+
+    def spy(self, *args, **kwargs):
+        if threading.get_ident() == me:
+            sent.append(args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_command", spy)
+    for key, value in values.items():
+        assert cache.get(key) == value
+    assert sent == ["GET", "GET", "GET"]  # no PTTL, no Lua, no stats per hit (L1 off: no promotion)
+    assert cache.engine.l2_hits == 3
