@@ -411,7 +411,7 @@ class Run:
             if delay > 0:
                 await asyncio.sleep(delay)
             steady.append(await self.send_one())
-        drain = time.monotonic() + 5  # what has not arrived by then counts as lost
+        drain = time.monotonic() + 5  # what has not arrived by then is "missing": dropped or hopelessly late
         for seq in steady:
             await self._wait(seq, max(0.01, drain - time.monotonic()))
         cpu1, t1, own1 = self.servers.cpu_seconds(), time.monotonic(), time.process_time()
@@ -549,7 +549,7 @@ COLUMNS = [
     ("probe_p50_ms", "p50 ms", "{:.1f}"), ("probe_p99_ms", "p99 ms", "{:.1f}"),
     ("all_n_p50_ms", "all-N p50", "{:.1f}"), ("all_n_max_ms", "all-N max", "{:.1f}"),
     ("steady_p50_ms", "steady p50", "{:.1f}"), ("steady_p99_ms", "steady p99", "{:.1f}"),
-    ("delivered_per_s", "deliv/s", "{:.0f}"), ("lost", "lost", "{}"), ("layer_errors", "layer err", "{}"),
+    ("delivered_per_s", "deliv/s", "{:.0f}"), ("lost", "missing", "{}"), ("layer_errors", "layer err", "{}"),
     ("refused", "refused", "{}"), ("closed", "closed", "{}"),
     ("daphne_cpu_pct", "daphne cpu%", "{:.0f}"), ("client_cpu_pct", "client cpu%", "{:.0f}"),
 ]
@@ -578,7 +578,7 @@ def verdict(rows: list[dict[str, Any]], target: str, goal_ms: float) -> str:
     parts = []
     for r in mine:
         why = [label for bad, label in (
-            (r["lost"] > 0, f"{r['lost']} lost"),
+            (r["lost"] > 0, f"{r['lost']} missing"),
             (r["refused"] + r["closed"] > 0, f"{r['refused'] + r['closed']} sockets refused/closed"),
             (r["layer_errors"] > 0, f"{r['layer_errors']} layer errors"),
             (max(r["steady_p99_ms"], r["probe_p99_ms"]) >= goal_ms,

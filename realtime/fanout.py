@@ -30,11 +30,22 @@ class FanoutDispatchMixin:
 
     socket_only_events: ClassVar[frozenset[str]] = frozenset({"push"})
 
+    _fanout_live = False  # until connect() has run, group messages wait in the queue
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         attach = getattr(self.channel_layer, "attach_direct", None)  # type: ignore[attr-defined]
         if attach is not None:  # other layers: only the dispatch shortcut below applies
-            await attach(self.channel_name, self.socket_only_events, self._serve_socket_only)  # type: ignore[attr-defined]
+            await attach(self.channel_name, self.socket_only_events, self._direct)  # type: ignore[attr-defined]
         await super().websocket_connect(message)  # type: ignore[misc]
+        self._fanout_live = True
+
+    async def _direct(self, message: dict[str, Any]) -> bool:
+        # Declined before connect() is done: handlers may rely on what it sets up, and the
+        # consumer's own loop dispatches the message once connect() returns.
+        if not self._fanout_live:
+            return False
+        await self._serve_socket_only(message)
+        return True
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         try:

@@ -29,7 +29,8 @@ from channels_redis.utils import _wrap_close
 
 logger = logging.getLogger(__name__)
 
-DirectCallback = Callable[[dict[str, Any]], Awaitable[None]]
+# Returns whether it delivered the message; False sends it through the channel's queue.
+DirectCallback = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,10 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         """Deliver group messages of `types` for `channel` by awaiting `callback(message)`.
 
         The callback runs in the receiver task, for every local member in turn: it must not
-        block, must not modify the message (members share it), and should not raise.
+        block, must not modify the message (members share it), and should not raise. It
+        returns False to decline (e.g. its consumer is not set up yet): the message then
+        goes through the channel's queue. While that queue holds anything, messages keep
+        going through it, so a direct message never overtakes a queued one.
         """
         if channel not in self.channels:
             await self._subscribe_to_channel(channel)
@@ -98,23 +102,24 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         if not members:
             return
         message: dict[str, Any] | None = None
-        direct: list[DirectCallback] = []
+        direct: list[tuple[DirectCallback, asyncio.Queue[Any]]] = []
         for channel in list(members):
             queue = self.channels.get(channel)
             if queue is None:  # its consumer has gone (receive cancelled): forget it
                 self.direct.pop(channel, None)
                 continue
             target = self.direct.get(channel)
-            if target is not None:
+            if target is not None and queue.empty():
                 if message is None:
                     message = self.channel_layer.deserialize(data)  # once per process, not per socket
                 if message.get("type") in target.types:
-                    direct.append(target.callback)
+                    direct.append((target.callback, queue))
                     continue
             queue.put_nowait(data)
-        for callback in direct:
+        for callback, queue in direct:
             try:
-                await callback(message)  # type: ignore[arg-type]
+                if not await callback(message):  # type: ignore[arg-type]
+                    queue.put_nowait(data)
             except Exception:  # one socket's failure must not stop the others' delivery
                 logger.exception("direct delivery of a group message failed")
 

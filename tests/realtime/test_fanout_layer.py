@@ -139,11 +139,14 @@ def needs_direct(layer: Any) -> None:
 
 
 class Inbox:
-    def __init__(self) -> None:
+    def __init__(self, accept: bool = True) -> None:
         self.got: list[dict[str, Any]] = []
+        self.accept = accept
 
-    async def __call__(self, message: dict[str, Any]) -> None:
-        self.got.append(message)
+    async def __call__(self, message: dict[str, Any]) -> bool:
+        if self.accept:
+            self.got.append(message)
+        return self.accept
 
 
 async def test_attached_members_get_each_group_message_once_by_callback(two_processes):
@@ -201,12 +204,47 @@ async def test_detached_and_discarded_members_get_nothing_more(two_processes):
     assert [m["event"]["n"] for m in await drain(b, channels["detached"])] == [3]  # back to its queue
 
 
+async def test_a_declined_message_waits_in_the_queue_and_later_ones_do_not_overtake_it(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    channel, inbox = await b.new_channel(), Inbox(accept=False)  # like a consumer still in connect()
+    await b.attach_direct(channel, {"push"}, inbox)
+    await b.group_add(group, channel)
+
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+    await asyncio.sleep(0.2)
+    inbox.accept = True  # connect() done; n=1 is still queued
+    await a.group_send(group, {"type": "push", "event": {"n": 2}})
+    await asyncio.sleep(0.2)
+
+    assert inbox.got == []  # n=2 went behind n=1 instead of around it
+    assert [m["event"]["n"] for m in await drain(b, channel)] == [1, 2]
+
+
+async def test_direct_delivery_resumes_once_the_queue_is_drained(two_processes):
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    channel, inbox = await b.new_channel(), Inbox(accept=False)
+    await b.attach_direct(channel, {"push"}, inbox)
+    await b.group_add(group, channel)
+    await a.group_send(group, {"type": "push", "event": {"n": 1}})
+    assert [m["event"]["n"] for m in [await asyncio.wait_for(b.receive(channel), 2)]] == [1]
+
+    inbox.accept = True
+    await a.group_send(group, {"type": "push", "event": {"n": 2}})
+    await asyncio.sleep(0.2)
+
+    assert [m["event"]["n"] for m in inbox.got] == [2]
+
+
 async def test_a_failing_callback_does_not_stop_the_others(two_processes):
     a, b = two_processes
     needs_direct(a)
     group = group_name()
 
-    async def broken(message: dict[str, Any]) -> None:
+    async def broken(message: dict[str, Any]) -> bool:
         raise RuntimeError("socket gone")
 
     good = Inbox()
