@@ -96,12 +96,12 @@ def l1_hits(ours: HierarchicalCache) -> list[tuple[str, float, float, float]]:
         locmem.set(key, value, 600)
         lru[key] = value
         assert ours.get(key) == locmem.get(key) == lru[key]
-        n = 2_000 if label == "small dict" else 400
+        n = 500 if label == "small dict" else 100
         rows.append((label, *best_ns([
             lambda k=key: ours.get(k),
             lambda k=key: locmem.get(k),
             lambda k=key: lru[k],
-        ], n)))
+        ], n, rounds=120)))
     return rows
 
 
@@ -162,7 +162,7 @@ def decorator_overhead(ours: HierarchicalCache) -> tuple[float, float, float]:
     key = course.cache_key(7)
     l1 = ours.engine.l1
     assert l1.get(key) is not None
-    bare, decorated = best_ns([lambda: l1.get(key), lambda: course(7)], 5_000)
+    bare, decorated = best_ns([lambda: l1.get(key), lambda: course(7)], 500, rounds=200)
     return bare, decorated, decorated - bare
 
 
