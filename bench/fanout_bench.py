@@ -142,7 +142,8 @@ class Client:
     async def open(self) -> None:
         from websockets.asyncio.client import connect
 
-        self.ws = await connect(self.uri, compression=None, ping_interval=None, open_timeout=30, max_size=2**22)
+        # A handshake the server never completes (its consumer died in group_add) fails in 10 s.
+        self.ws = await connect(self.uri, compression=None, ping_interval=None, open_timeout=10, max_size=2**22)
         self.reader = asyncio.create_task(self._read())
 
     def expect(self, type_: str) -> asyncio.Future[dict[str, Any]]:
