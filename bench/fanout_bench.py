@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import resource
 import signal
@@ -556,8 +557,12 @@ COLUMNS = [
 ]
 
 
+def cell_text(fmt: str, value: Any) -> str:
+    return "-" if isinstance(value, float) and math.isnan(value) else fmt.format(value)
+
+
 def format_row(row: dict[str, Any]) -> str:
-    return "  ".join(f"{h}={fmt.format(row[k])}" for k, h, fmt in COLUMNS[1:])
+    return "  ".join(f"{h}={cell_text(fmt, row[k])}" for k, h, fmt in COLUMNS[1:])
 
 
 def markdown(rows: list[dict[str, Any]], baseline: str) -> str:
@@ -567,7 +572,7 @@ def markdown(rows: list[dict[str, Any]], baseline: str) -> str:
     for row in rows:
         ref = base.get(row["clients"])
         ratio = f"{row['steady_p99_ms'] / ref['steady_p99_ms']:.2f}x" if ref and ref["steady_p99_ms"] else "-"
-        out.append("| " + " | ".join(fmt.format(row[k]) for k, _, fmt in COLUMNS) + f" | {ratio} |")
+        out.append("| " + " | ".join(cell_text(fmt, row[k]) for k, _, fmt in COLUMNS) + f" | {ratio} |")
     return "\n".join(out)
 
 
