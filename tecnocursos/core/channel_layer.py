@@ -138,8 +138,6 @@ class FanoutShardConnection(RedisSingleShardConnection):
                                                          message["data"])
                 else:
                     await asyncio.sleep(0.1)
-            except (asyncio.CancelledError, TimeoutError, GeneratorExit):
-                raise
-            except Exception:
+            except Exception:  # not CancelledError: the loop must outlive any error but its own cancel
                 logger.exception("channel layer receive loop failed; retrying")
                 await asyncio.sleep(1)

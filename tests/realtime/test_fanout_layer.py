@@ -276,6 +276,33 @@ async def test_a_socket_that_stops_reading_keeps_only_the_newest_messages(two_pr
     assert got == list(range(5, capacity + 5))
 
 
+async def test_a_process_resubscribes_after_its_redis_connection_drops(two_processes):
+    import redis
+
+    a, b = two_processes
+    needs_direct(a)
+    group = group_name()
+    channel = await b.new_channel()
+    await b.group_add(group, channel)
+    # Kill only this layer's own subscriber connection (other clients of the Redis are left alone).
+    sockname = b._get_layer()._shards[0]._pubsub.connection._writer.get_extra_info("sockname")
+    if not isinstance(sockname, tuple):
+        pytest.skip("finding our own connection by its port needs Redis over TCP")
+    port = sockname[1]
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        mine = [c["id"] for c in admin.client_list() if c["addr"].endswith(f":{port}")]
+        assert mine
+        admin.client_kill_filter(_id=mine[0])
+    finally:
+        admin.close()
+    await asyncio.sleep(1.5)  # the receiver logs the drop, reconnects and subscribes again
+
+    await a.group_send(group, {"type": "push", "event": {"n": 5}})
+
+    assert [m["event"]["n"] for m in await drain(b, channel, timeout=3)] == [5]
+
+
 # --- the consumer fast path ------------------------------------------------------------------
 
 
