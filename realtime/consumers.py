@@ -20,6 +20,7 @@ from django.conf import settings
 
 from realtime import presence, progress_store, protocol, selectors, services
 from realtime.events import BROADCAST_GROUP, event, push, room_group, user_group, user_ref
+from realtime.fanout import FanoutDispatchMixin
 from realtime.limits import FloodGuard, TokenBucket
 from realtime.protocol import CLOSE_UNAUTHORIZED, ProtocolError
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
+    # The mixin delivers `push` straight from the layer (docs/fanout.md): `push` only writes.
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.ready = False  # frames and pushes are served only while True
