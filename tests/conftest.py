@@ -154,3 +154,14 @@ def _drop_stray_db_sessions(django_db_setup, django_db_blocker) -> Iterator[None
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture
+def default_cache() -> Iterator[Any]:
+    """The configured default cache, emptied around the test."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    backend.clear()
+    yield backend
+    backend.clear()

@@ -6,16 +6,6 @@ STATS = "/api/analytics/services/cache"
 CLEAR = "/api/analytics/cache/clear"
 
 
-@pytest.fixture
-def default_cache():
-    from django.core.cache import caches
-
-    backend = caches["default"]
-    backend.clear()
-    yield backend
-    backend.clear()
-
-
 @pytest.mark.parametrize("path,method", [(STATS, "get"), (CLEAR, "post")])
 def test_anonymous_callers_get_401(anon_client, path, method):
     assert getattr(anon_client, method)(path).status_code == 401

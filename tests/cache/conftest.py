@@ -128,17 +128,6 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.stop()
 
 
-@pytest.fixture
-def default_cache():
-    """The configured default cache, emptied around the test."""
-    from django.core.cache import caches
-
-    backend = caches["default"]
-    backend.clear()
-    yield backend
-    backend.clear()
-
-
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
     import time
 
