@@ -12,8 +12,8 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Reinstall only when a requirements file changes.
-$(VENV)/.deps: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(VENV)/.deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 install: $(VENV)/.deps
