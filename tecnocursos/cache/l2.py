@@ -22,6 +22,9 @@ log = logging.getLogger("tecnocursos.cache")
 
 _REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
+STATS_TTL_SECONDS = 7 * 24 * 3600
+SNAPSHOTS_TTL_SECONDS = 3600
+
 
 class Unavailable(Exception):
     """Redis can't be reached right now; the caller falls back to L1."""
@@ -308,6 +311,9 @@ class RedisTier:
             if delta:
                 pipe.hincrby(key, name, delta)
         pipe.hset(snapshot_key, field, snapshot)
+        # Every live process refreshes these; a namespace nobody uses any more fades away.
+        pipe.expire(key, STATS_TTL_SECONDS)
+        pipe.expire(snapshot_key, SNAPSHOTS_TTL_SECONDS)
         self.run(pipe.execute)
 
     def read_stats(self, key: str, snapshot_key: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:

@@ -240,3 +240,15 @@ def test_integers_are_promoted_with_their_remaining_ttl(cache):
     cache.engine.l1.clear()
     assert cache.get("n") == 5
     assert 15 < cache.engine.l1.peek_ttl(cache.make_key("n")) <= 20
+
+
+def test_shared_stats_keys_expire_when_no_process_refreshes_them(cache):
+    from tecnocursos.cache.l2 import SNAPSHOTS_TTL_SECONDS, STATS_TTL_SECONDS
+
+    cache.set("k", 1)
+    cache.get("k")
+    engine = cache.engine
+    assert engine.flush_stats()
+    client = engine.l2.client
+    assert 0 < client.ttl(engine.stats_key) <= STATS_TTL_SECONDS
+    assert 0 < client.ttl(engine.procs_key) <= SNAPSHOTS_TTL_SECONDS
