@@ -16,8 +16,6 @@ Targets:
   baseline       bench/fanout_relay.py, a consumer that only relays group_send, on
                  channels_redis defaults (core layer);
   project        tecnocursos.asgi:application with settings.CHANNEL_LAYERS;
-  project+mixin  the same app with realtime.fanout.FanoutDispatchMixin on its consumer
-                 (bench/fanout_app.py), until realtime/consumers.py takes it;
   relay-<name>   (--variants) the relay on other layer set-ups: core-tuned, pubsub, local-fast...
 A message goes in as a `notification` pushed to the `broadcast` group every socket joins
 (what POST /ws/broadcast does; the baseline gets the same through group_send), or with
@@ -608,8 +606,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"extra relay targets: {','.join(relay_variants(REDIS_URL))}")
     parser.add_argument("--no-project", action="store_true", help="skip the real app (relay targets only)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline relay")
-    parser.add_argument("--no-project-fast", action="store_true",
-                        help="skip the app with the fan-out mixin on its consumer (bench/fanout_app.py)")
     parser.add_argument("--mode", choices=["auto", "chat", "push"], default="auto",
                         help="how a message enters the real app: a push to the broadcast group (auto), or chat "
                              "frames in one room (every join is announced to the room: O(N^2) setup)")
@@ -652,10 +648,6 @@ def main(argv: list[str] | None = None) -> int:
         # path); chat: `chat` frames in one room, which every client has joined.
         targets.append(Target("project", "tecnocursos.asgi:application", project_layer, relay=False, mode=mode,
                               tokens=tokens, push_group="broadcast"))
-        if not args.no_project_fast and "FanoutDispatchMixin" not in (ROOT / "realtime/consumers.py").read_text():
-            # Until the consumer takes the mixin: the same app with it, to show what it buys.
-            targets.append(Target("project+mixin", "bench.fanout_app:application", project_layer, relay=False,
-                                  mode=mode, tokens=tokens, push_group="broadcast"))
 
     print(f"fan-out bench: clients={args.clients} rate={args.rate}/s seconds={args.seconds} probes={args.probes} "
           f"cores={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f}", flush=True)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tecnocursos.core import filetypes
@@ -65,8 +66,6 @@ def upload_create(*, owner: AbstractBaseUser, file: UploadedFile, course: Course
 
 def _claim(upload_id: int) -> Upload | None:
     """Move pending -> processing; exactly one worker wins, the others get None."""
-    from django.db.models import F
-
     now = timezone.now()
     claimed = Upload.objects.filter(id=upload_id, status=Upload.Status.PENDING).update(
         status=Upload.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1
@@ -84,7 +83,13 @@ def upload_process(*, upload_id: int) -> Upload | None:
         return None
     task_id = str(upload.task_id)
 
+    last_pct = -1
+
     def progress(pct: int, status: str, message: str) -> None:
+        nonlocal last_pct
+        if pct == last_pct and status == "processing":
+            return  # one event per percent, not per chunk read
+        last_pct = pct
         report_progress(user_id=upload.owner_id, task_id=task_id, progress=pct, status=status, message=message)
 
     progress(0, "processing", f"Processing {upload.original_name}")
