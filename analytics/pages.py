@@ -9,9 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.models import Course, Upload
 
 
+@access(Audience.STAFF_PAGE)
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     uploads_by_status = dict(Upload.objects.values_list("status").annotate(n=Count("id")).order_by())

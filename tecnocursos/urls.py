@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics import pages
+from tecnocursos.core.api import views as core_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", pages.dashboard, name="dashboard"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", core_views.SchemaApi.as_view(), name="schema"),
+    path("api/docs/", core_views.DocsPage.as_view(url_name="schema"), name="api-docs"),
     path("api/analytics/", include("analytics.urls")),
     path("api/", include("tecnocursos.core.urls")),
     path("", include("realtime.urls")),

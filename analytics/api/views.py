@@ -8,9 +8,11 @@ from rest_framework.views import APIView
 from analytics.api.serializers import CacheClearResultSerializer, CacheClearSerializer, CacheStatsSerializer
 from tecnocursos.cache.selectors import cache_stats
 from tecnocursos.cache.services import cache_clear
+from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.api.permissions import IsStaff
 
 
+@access(Audience.STAFF)
 class CacheStatsApi(APIView):
     permission_classes = [IsStaff]
 
@@ -19,6 +21,7 @@ class CacheStatsApi(APIView):
         return Response(cache_stats())
 
 
+@access(Audience.STAFF)
 class CacheClearApi(APIView):
     permission_classes = [IsStaff]
 

@@ -12,18 +12,19 @@ from realtime import presence, selectors, services
 from realtime.api.serializers import (
     BroadcastSerializer,
     NotificationCreateSerializer,
-    NotificationPageSerializer,
     NotificationReadResultSerializer,
     NotificationReadSerializer,
     NotificationSerializer,
     RoomPresenceSerializer,
     StatsSerializer,
 )
-from tecnocursos.core.api.pagination import paginated_response
+from tecnocursos.core.api.access import Audience, access
+from tecnocursos.core.api.pagination import Pagination, paginated_response
 from tecnocursos.core.api.permissions import IsStaff
 from tecnocursos.core.exceptions import ApplicationError
 
 
+@access(Audience.STAFF)
 class StatsApi(APIView):
     permission_classes = [IsStaff]
 
@@ -32,6 +33,7 @@ class StatsApi(APIView):
         return Response(StatsSerializer(presence.stats()).data)
 
 
+@access(Audience.USER)
 class RoomsApi(APIView):
     @extend_schema(responses=RoomPresenceSerializer(many=True), summary="Rooms with live members")
     def get(self, request: Request) -> Response:
@@ -39,6 +41,7 @@ class RoomsApi(APIView):
         return Response(RoomPresenceSerializer(rooms, many=True).data)
 
 
+@access(Audience.STAFF)
 class BroadcastApi(APIView):
     permission_classes = [IsStaff]
 
@@ -60,12 +63,15 @@ def _unread_param(request: Request) -> bool | None:
     return value.lower() in ("true", "1")
 
 
+@access(get=Audience.USER, post=Audience.STAFF)
 class NotificationListCreateApi(APIView):
+    pagination_class = Pagination
+
     def get_permissions(self) -> list[BasePermission]:
         return [IsStaff()] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
-        responses=NotificationPageSerializer,
+        responses=NotificationSerializer(many=True),
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
         summary="The caller's own notifications, newest first",
     )
@@ -82,6 +88,7 @@ class NotificationListCreateApi(APIView):
         return Response(NotificationSerializer(notification).data, status=status.HTTP_201_CREATED)
 
 
+@access(Audience.USER)
 class NotificationReadApi(APIView):
     @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer,
                    operation_id="notifications_mark_read",
@@ -93,6 +100,7 @@ class NotificationReadApi(APIView):
         return Response({"updated": updated})
 
 
+@access(Audience.USER)
 class NotificationDetailReadApi(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, operation_id="notification_mark_read",
                    summary="Mark one notification read")

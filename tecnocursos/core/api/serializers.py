@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import serializers as jwt_serializers
 
 from tecnocursos.core.models import Course, Upload
 
@@ -47,3 +52,13 @@ class UploadDetailSerializer(UploadSerializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's, but a token whose user was deleted is a 401, not a 500."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist as exc:
+            raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from exc

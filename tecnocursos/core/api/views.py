@@ -1,30 +1,67 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from tecnocursos.core import selectors, services
-from tecnocursos.core.api.pagination import paginated_response
+from tecnocursos.core.api.access import Audience, access
+from tecnocursos.core.api.pagination import Pagination, paginated_response
+from tecnocursos.core.api.schema import error_response
 from tecnocursos.core.api.serializers import (
     CourseSerializer,
     UploadDetailSerializer,
     UploadInputSerializer,
     UploadSerializer,
 )
+from tecnocursos.core.api.throttles import LoginFailureThrottle
 
 
+@access(Audience.PUBLIC)
+class TokenObtainApi(TokenObtainPairView):
+    """A token pair for a username and password. Failed attempts are throttled per username and address."""
+
+    throttle_classes = [LoginFailureThrottle]
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        throttle = LoginFailureThrottle()
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            throttle.record_failure(request)
+            raise
+        throttle.record_success(request)
+        return response
+
+
+@access(Audience.PUBLIC)
+class TokenRefreshApi(TokenRefreshView):
+    """A new access token for a refresh token."""
+
+
+@access(Audience.USER)
 class UploadListCreateApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    # Multipart only: a file cannot travel url-encoded.
+    parser_classes = [MultiPartParser]
+    pagination_class = Pagination
 
-    @extend_schema(responses=UploadSerializer(many=True))
+    @extend_schema(responses=UploadSerializer(many=True), summary="The caller's uploads (staff: all), newest first")
     def get(self, request: Request) -> Response:
         return paginated_response(request, self, selectors.upload_list(user=request.user), UploadSerializer)
 
-    @extend_schema(request=UploadInputSerializer, responses={201: UploadSerializer})
+    @extend_schema(
+        request=UploadInputSerializer,
+        responses={201: UploadSerializer, 413: error_response(413, "The file is larger than UPLOAD_MAX_BYTES.")},
+        summary="Upload a file; processing runs in the background and reports `progress` events",
+    )
     def post(self, request: Request) -> Response:
         # Refuse an oversized body before reading it.
         length = request.META.get("CONTENT_LENGTH")
@@ -37,19 +74,23 @@ class UploadListCreateApi(APIView):
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 
+@access(Audience.USER)
 class UploadDetailApi(APIView):
-    @extend_schema(responses=UploadDetailSerializer)
+    @extend_schema(responses=UploadDetailSerializer, summary="One upload, with its extracted text")
     def get(self, request: Request, upload_id: int) -> Response:
         upload = selectors.upload_get(user=request.user, upload_id=upload_id)
         return Response(UploadDetailSerializer(upload).data)
 
 
+@access(Audience.USER)
 class CourseListCreateApi(APIView):
-    @extend_schema(responses=CourseSerializer(many=True))
+    pagination_class = Pagination
+
+    @extend_schema(responses=CourseSerializer(many=True), summary="Courses the caller may see")
     def get(self, request: Request) -> Response:
         return paginated_response(request, self, selectors.course_list(user=request.user), CourseSerializer)
 
-    @extend_schema(request=CourseSerializer, responses={201: CourseSerializer})
+    @extend_schema(request=CourseSerializer, responses={201: CourseSerializer}, summary="Create a course")
     def post(self, request: Request) -> Response:
         serializer = CourseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -57,7 +98,18 @@ class CourseListCreateApi(APIView):
         return Response(CourseSerializer(course).data, status=status.HTTP_201_CREATED)
 
 
+@access(Audience.USER)
 class CourseDetailApi(APIView):
-    @extend_schema(responses=CourseSerializer)
+    @extend_schema(responses=CourseSerializer, summary="One course")
     def get(self, request: Request, course_id: int) -> Response:
         return Response(CourseSerializer(selectors.course_get(user=request.user, course_id=course_id)).data)
+
+
+@access(Audience.PUBLIC)
+class SchemaApi(SpectacularAPIView):
+    """The OpenAPI 3 schema of this API."""
+
+
+@access(Audience.PUBLIC)
+class DocsPage(SpectacularSwaggerView):
+    """Swagger UI over the schema, its assets served locally."""
