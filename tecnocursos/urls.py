@@ -16,6 +16,3 @@ urlpatterns = [
     path("", include("realtime.urls")),
 ]
 
-# JSON errors outside DRF views too (unknown paths under /api/, crashes).
-handler404 = "tecnocursos.core.api.http_errors.not_found"
-handler500 = "tecnocursos.core.api.http_errors.server_error"

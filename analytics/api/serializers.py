@@ -1,22 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
-
-class StrictStringField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of turning them into strings."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+from tecnocursos.core.api.inputs import InputSerializer
 
 
-class CacheClearSerializer(serializers.Serializer):
+class CacheClearSerializer(InputSerializer):
     tags = serializers.ListField(
-        child=StrictStringField(max_length=200), required=False, allow_empty=False, max_length=1000
+        child=serializers.CharField(max_length=200), required=False, allow_empty=False, max_length=1000
     )
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from realtime.models import Notification
+from tecnocursos.core.api.inputs import InputSerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -15,14 +15,14 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationCreateSerializer(serializers.Serializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True))
+class NotificationCreateSerializer(InputSerializer):
+    user = serializers.IntegerField(min_value=1, help_text="The recipient's id; an unknown or inactive user is a 404.")
     title = serializers.CharField(max_length=200)
     message = serializers.CharField()
     level = serializers.ChoiceField(choices=Notification.Level.choices, default=Notification.Level.INFO)
 
 
-class NotificationReadSerializer(serializers.Serializer):
+class NotificationReadSerializer(InputSerializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
                                 help_text="Notifications to mark read; all unread ones when left out.")
 
@@ -31,7 +31,7 @@ class NotificationReadResultSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
 
 
-class BroadcastSerializer(serializers.Serializer):
+class BroadcastSerializer(InputSerializer):
     message = serializers.CharField()
     title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     level = serializers.ChoiceField(choices=Notification.Level.choices, default=Notification.Level.INFO)

@@ -21,7 +21,9 @@ from realtime.api.serializers import (
 from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.api.pagination import Pagination, paginated_response
 from tecnocursos.core.api.permissions import IsStaff
+from tecnocursos.core.api.schema import error_response
 from tecnocursos.core.exceptions import ApplicationError
+from tecnocursos.core.selectors import user_get_active
 
 
 @access(Audience.STAFF)
@@ -79,12 +81,17 @@ class NotificationListCreateApi(APIView):
         queryset = selectors.notification_list(user=request.user, unread=_unread_param(request))
         return paginated_response(request, self, queryset, NotificationSerializer)
 
-    @extend_schema(request=NotificationCreateSerializer, responses={201: NotificationSerializer},
+    @extend_schema(request=NotificationCreateSerializer,
+                   responses={201: NotificationSerializer, 404: error_response(404, "No active user with that id.")},
                    summary="Send a notification to a user (staff): pushed live and kept")
     def post(self, request: Request) -> Response:
         serializer = NotificationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        notification = services.notification_send(sender=request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        recipient = user_get_active(user_id=data["user"])
+        notification = services.notification_send(
+            sender=request.user, user=recipient, title=data["title"], message=data["message"], level=data["level"]
+        )
         return Response(NotificationSerializer(notification).data, status=status.HTTP_201_CREATED)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
@@ -39,3 +40,11 @@ def course_member(*, user: AbstractBaseUser, course_id: int) -> bool:
     if user.is_staff:
         return True
     return Course.objects.filter(id=course_id).filter(Q(owner=user) | Q(enrollments__user=user)).exists()
+
+
+def user_get_active(*, user_id: int) -> AbstractBaseUser:
+    """An active user by id; a missing or deactivated one is a 404 (the same answer for both)."""
+    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user

@@ -107,9 +107,16 @@ async def test_a_notification_posted_over_http_is_pushed_live(staff, member):
         await socket.disconnect()
 
 
+def test_a_notification_to_an_unknown_or_inactive_user_is_404(staff_client, member):
+    member.is_active = False
+    member.save()
+    for user_id in (999999, member.id):
+        response = staff_client.post(URL, {"user": user_id, "title": "t", "message": "m"}, format="json")
+        assert response.status_code == 404 and response.json() == {"detail": "User not found."}
+
+
 @pytest.mark.parametrize("body", [
     {"title": "t", "message": "m"},
-    {"user": 999999, "title": "t", "message": "m"},
     {"user": "abc", "title": "t", "message": "m"},
     {"user": "SELF", "title": "t", "message": "m", "level": "panic"},
     {"user": "SELF", "message": "m"},

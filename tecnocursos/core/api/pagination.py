@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,21 @@ from rest_framework.serializers import BaseSerializer
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        value = request.query_params.get(self.page_query_param)
+        if value is not None and not value.isdigit():
+            raise ValidationError({self.page_query_param: ["A positive integer."]})
+        return super().get_page_number(request, paginator)
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF silently falls back to the default for a bad page_size; a client should hear about it.
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]})
+        return int(value)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         # The generated parameters say "integer"; the bounds are part of the truth.

@@ -56,6 +56,16 @@ class AutoSchema(openapi.AutoSchema):
             auths.append({})  # credentials are optional
         return auths
 
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(schema, dict) and "properties" in schema:
+            if getattr(serializer, "rejects_unknown_fields", False):
+                schema["additionalProperties"] = False
+            for name, field in getattr(serializer, "fields", {}).items():
+                if name in schema["properties"] and not field.read_only:
+                    _tighten(field, schema["properties"][name])
+        return schema
+
     def get_tags(self) -> list[str]:
         # /api/uploads/ -> "uploads", /ws/stats -> "ws": one section per resource.
         parts = [part for part in self._tokenize_path() if part != "api" and not part.startswith("{")]
@@ -100,3 +110,31 @@ class AutoSchema(openapi.AutoSchema):
         if self.view.get_throttles():
             codes.append("429")
         return codes
+
+
+# DRF refuses NUL characters in every CharField, and blank ones after trimming whitespace.
+NO_NUL = "^[^\\x00]*$"
+NOT_EMPTY_NO_NUL = "^[^\\x00]+$"
+NOT_BLANK = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
+
+
+def _tighten(field: Any, schema: dict[str, Any]) -> None:
+    """Constraints the fields enforce that drf-spectacular leaves out of request schemas."""
+    if isinstance(field, serializers.ListField):
+        if not field.allow_empty:
+            schema.setdefault("minItems", 1)
+        if isinstance(schema.get("items"), dict):
+            _tighten(field.child, schema["items"])
+    if isinstance(field, serializers.FileField) and not field.allow_empty_file:
+        schema.setdefault("minLength", 1)
+    if not isinstance(field, serializers.CharField) or isinstance(field, serializers.ChoiceField):
+        return
+    if "oneOf" in schema:
+        # drf-spectacular's form for a blank-allowed constrained string: [the constraint, ""]; the
+        # constraint must then exclude "" or both branches match and oneOf fails.
+        branch = schema["oneOf"][0]
+        if branch.get("type") == "string" and "pattern" not in branch and "format" not in branch:
+            branch["pattern"] = NOT_EMPTY_NO_NUL
+    elif schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
+        blank_refused = not field.allow_blank and field.trim_whitespace
+        schema["pattern"] = NOT_BLANK if blank_refused else NO_NUL

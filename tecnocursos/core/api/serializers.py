@@ -5,8 +5,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.utils import html
 from rest_framework_simplejwt import serializers as jwt_serializers
 
+from tecnocursos.core.api.inputs import InputSerializer, ModelInputSerializer
 from tecnocursos.core.models import Course, Upload
 
 
@@ -15,7 +17,7 @@ class UserRefSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
-class CourseSerializer(serializers.ModelSerializer):
+class CourseSerializer(ModelInputSerializer):
     owner = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -24,9 +26,18 @@ class CourseSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
 
-class UploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True)
-    course = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+class FormIntegerField(serializers.IntegerField):
+    """In a form an empty value is an error, as in JSON, not an absent field (DRF's reading)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class UploadInputSerializer(InputSerializer):
+    file = serializers.FileField(allow_empty_file=False, help_text="The file (not empty).")
+    course = FormIntegerField(required=False, min_value=1, help_text="A course of the caller's to attach to.")
 
 
 class UploadSerializer(serializers.ModelSerializer):
@@ -47,6 +58,10 @@ class UploadDetailSerializer(UploadSerializer):
     class Meta(UploadSerializer.Meta):
         fields = [*UploadSerializer.Meta.fields, "extracted_text"]
         read_only_fields = fields
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access = serializers.CharField()
 
 
 class TokenPairSerializer(serializers.Serializer):

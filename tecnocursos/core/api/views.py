@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiRequest, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
@@ -17,12 +18,15 @@ from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.api.pagination import Pagination, paginated_response
 from tecnocursos.core.api.schema import error_response
 from tecnocursos.core.api.serializers import (
+    AccessTokenSerializer,
     CourseSerializer,
+    TokenPairSerializer,
     UploadDetailSerializer,
     UploadInputSerializer,
     UploadSerializer,
 )
 from tecnocursos.core.api.throttles import LoginFailureThrottle
+from tecnocursos.core.exceptions import ApplicationError
 
 
 @access(Audience.PUBLIC)
@@ -31,6 +35,7 @@ class TokenObtainApi(TokenObtainPairView):
 
     throttle_classes = [LoginFailureThrottle]
 
+    @extend_schema(responses={200: TokenPairSerializer, 401: error_response(401, "Wrong username or password.")})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         throttle = LoginFailureThrottle()
         try:
@@ -46,6 +51,24 @@ class TokenObtainApi(TokenObtainPairView):
 class TokenRefreshApi(TokenRefreshView):
     """A new access token for a refresh token."""
 
+    @extend_schema(responses={
+        200: AccessTokenSerializer,
+        401: error_response(401, "The refresh token is invalid or expired, or its user is gone."),
+    })
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+def upload_encoding() -> dict[str, Any]:
+    """The file part's name must end in an allowed extension: said in the schema, where clients read it."""
+    extensions = "|".join(sorted(settings.UPLOAD_ALLOWED_EXTENSIONS))
+    disposition = {
+        "description": f"The file name must end in one of: {extensions.replace('|', ', ')}.",
+        "schema": {"type": "string", "pattern": f'filename="[^"/\\\\]+\\.({extensions})"'},
+        "example": 'form-data; name="file"; filename="lesson-1.txt"',
+    }
+    return {"file": {"headers": {"Content-Disposition": disposition}}}
+
 
 @access(Audience.USER)
 class UploadListCreateApi(APIView):
@@ -58,14 +81,21 @@ class UploadListCreateApi(APIView):
         return paginated_response(request, self, selectors.upload_list(user=request.user), UploadSerializer)
 
     @extend_schema(
-        request=UploadInputSerializer,
-        responses={201: UploadSerializer, 413: error_response(413, "The file is larger than UPLOAD_MAX_BYTES.")},
+        request={"multipart/form-data": OpenApiRequest(UploadInputSerializer, encoding=upload_encoding())},
+        responses={
+            201: UploadSerializer,
+            404: error_response(404, "No such course, or not one the caller may see."),
+            413: error_response(413, "The file is larger than UPLOAD_MAX_BYTES."),
+        },
         summary="Upload a file; processing runs in the background and reports `progress` events",
     )
     def post(self, request: Request) -> Response:
         # Refuse an oversized body before reading it.
         length = request.META.get("CONTENT_LENGTH")
         services.upload_check_size(int(length) - 64 * 1024 if length and length.isdigit() else None)
+        if stray := sorted(set(request.FILES) - {"file"}):
+            # A file part under another name (an empty file input sends one) is a mistake, not "no value".
+            raise ApplicationError(f"Only the `file` field may carry a file, not {', '.join(stray)}.")
         serializer = UploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         course_id = serializer.validated_data.get("course")

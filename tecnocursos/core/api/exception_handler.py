@@ -19,12 +19,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.ValidationError):
-        # Field errors stay as DRF gives them; a bare list gets a `detail` wrapper.
-        if isinstance(response.data, list):
-            response.data = {"detail": response.data}
-        elif "detail" not in response.data:
-            response.data = {"detail": "Invalid input.", **response.data}
-    if response is not None and response.status_code == status.HTTP_401_UNAUTHORIZED:
-        response.data = {"detail": response.data.get("detail", "Not authenticated.")}
+    if response is not None:
+        response.data = _with_string_detail(response.data)
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            response.data = {"detail": response.data["detail"]}  # not simplejwt's token internals
     return response
+
+
+def _with_string_detail(data: Any) -> dict[str, Any]:
+    """`detail` is always one readable string; invalid fields keep their own keys with their messages."""
+    if isinstance(data, list):
+        return {"detail": " ".join(str(item) for item in data) or "Invalid input.", "errors": data}
+    if not isinstance(data, dict):
+        return {"detail": str(data)}
+    detail = data.get("detail", "Invalid input.")
+    if isinstance(detail, list):
+        detail = " ".join(str(item) for item in detail)
+    return {**data, "detail": str(detail)}

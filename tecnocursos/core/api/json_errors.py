@@ -1,0 +1,69 @@
+"""JSON for every error under the API's paths, from anywhere in the stack.
+
+DRF's exception handler (`exception_handler.py`) shapes errors raised inside DRF views.
+Everything else answers HTML by default: an unknown URL, Django's own 400s
+(`TooManyFieldsSent`, `RequestDataTooBig` and other `SuspiciousOperation`s, raised while
+parsing before DRF sees the request), the CSRF failure page, a crash, and with DEBUG on
+the technical pages. This middleware, outermost, turns each of them into
+`{"detail": ...}` with the same status and headers, so clients parse one shape.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
+
+JSON_PATH_PREFIXES = ("/api/", "/ws/", "/metrics")
+# Headers an error keeps when its body is replaced.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(JSON_PATH_PREFIXES)
+
+
+def json_error(status: int, detail: str | None = None) -> JsonResponse:
+    phrase = HTTPStatus(status).phrase.capitalize() if status in HTTPStatus._value2member_map_ else "Error"
+    return JsonResponse({"detail": detail or f"{phrase}."}, status=status)
+
+
+def _for_exception(exc: Exception) -> JsonResponse | None:
+    if isinstance(exc, RequestDataTooBig):
+        return json_error(413, "The request body is too large.")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return json_error(400, str(exc))  # names the setting and the limit, nothing private
+    if isinstance(exc, SuspiciousOperation):
+        return json_error(400, "Bad request.")
+    if isinstance(exc, Http404):
+        return json_error(404, "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return json_error(403, "You do not have permission to perform this action.")
+    return None  # a crash: Django logs it and answers 500, which process_response turns into JSON
+
+
+class JsonErrorMiddleware(MiddlewareMixin):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return _for_exception(exception) if wants_json(request) else None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400 or not wants_json(request):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        detail = "Internal server error." if response.status_code >= 500 else None
+        if response.status_code == 403:
+            detail = "Forbidden (CSRF check failed or not allowed)."
+        replacement = json_error(response.status_code, detail)
+        for header in _KEPT_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
