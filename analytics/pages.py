@@ -7,13 +7,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.models import Course, Upload
 
 
-@access(Audience.STAFF_PAGE)
+@access(get=Audience.STAFF_PAGE)
+@require_GET
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     uploads_by_status = dict(Upload.objects.values_list("status").annotate(n=Count("id")).order_by())

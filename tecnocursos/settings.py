@@ -197,6 +197,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "tecnocursos.core.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "tecnocursos.core.api.schema.AutoSchema",
+    # How many proxies in front set X-Forwarded-For; 0 trusts only the socket's address (throttles).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "tecnocursos.core.api.exception_handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -32,10 +32,3 @@ def test_non_staff_cannot_open_the_admin(client, owner):
     client.force_login(owner)
     assert client.get("/admin/core/upload/").status_code == 302
 
-
-def test_the_schema_generates_without_errors_or_warnings(tmp_path):
-    # Every endpoint has serializers, so the schema is true (an APIView without them is dropped).
-    from django.core.management import call_command
-
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
-    assert "/api/analytics/services/cache" in (tmp_path / "schema.yml").read_text()

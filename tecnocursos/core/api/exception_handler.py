@@ -9,12 +9,16 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tecnocursos.core.api.json_errors import django_error
 from tecnocursos.core.exceptions import ApplicationError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
+    if error := django_error(exc):
+        # Raised while DRF reads the request (query, body), before its own handling applies.
+        return Response({"detail": error[1]}, status=error[0])
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)

@@ -36,23 +36,25 @@ def json_error(status: int, detail: str | None = None) -> JsonResponse:
     return JsonResponse({"detail": detail or f"{phrase}."}, status=status)
 
 
-def _for_exception(exc: Exception) -> JsonResponse | None:
+def django_error(exc: Exception) -> tuple[int, str] | None:
+    """Status and message for the exceptions Django turns into 4xx pages (None for others)."""
     if isinstance(exc, RequestDataTooBig):
-        return json_error(413, "The request body is too large.")
+        return 413, "The request body is too large."
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return json_error(400, str(exc))  # names the setting and the limit, nothing private
+        return 400, str(exc)  # names the setting and the limit, nothing private
     if isinstance(exc, SuspiciousOperation):
-        return json_error(400, "Bad request.")
+        return 400, "Bad request."
     if isinstance(exc, Http404):
-        return json_error(404, "Not found.")
+        return 404, "Not found."
     if isinstance(exc, PermissionDenied):
-        return json_error(403, "You do not have permission to perform this action.")
+        return 403, "You do not have permission to perform this action."
     return None  # a crash: Django logs it and answers 500, which process_response turns into JSON
 
 
 class JsonErrorMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        return _for_exception(exception) if wants_json(request) else None
+        error = django_error(exception) if wants_json(request) else None
+        return json_error(*error) if error else None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if response.status_code < 400 or not wants_json(request):
