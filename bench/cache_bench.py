@@ -51,7 +51,7 @@ from tecnocursos.cache import backend as backend_module  # noqa: E402
 from tecnocursos.cache import codec as codec_module  # noqa: E402
 from tecnocursos.cache.backend import HierarchicalCache  # noqa: E402
 from tecnocursos.cache.decorators import cached  # noqa: E402
-from tecnocursos.core import embedded_redis  # noqa: E402
+from tecnocursos.lib import embedded_redis  # noqa: E402
 
 SMALL = {"id": 7, "title": "Intro to caching", "tags": ["redis", "django"], "price": 19.9}
 LARGE = {"id": 8, "rows": [{"n": i, "text": f"lesson {i} " + "x" * 80} for i in range(100)]}
@@ -61,7 +61,10 @@ ROUNDS = 25
 
 
 def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or embedded_redis.ensure_running(ROOT / "var")
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    embedded_redis.ensure_running(ROOT / "var")  # stops when the bench exits, if it started it
+    return embedded_redis.url(ROOT / "var")
 
 
 def best_ns(fns, n: int, rounds: int = ROUNDS, cpu: list[float] | None = None) -> list[float]:

@@ -11,6 +11,6 @@ urlpatterns = [
     path("ws/broadcast", views.BroadcastApi.as_view(), name="ws-broadcast"),
     path("api/notifications/", views.NotificationListCreateApi.as_view(), name="notification-list"),
     path("api/notifications/read/", views.NotificationReadApi.as_view(), name="notification-read"),
-    path("api/notifications/<int:notification_id>/read/", views.NotificationDetailReadApi.as_view(),
+    path("api/notifications/<id:notification_id>/read/", views.NotificationDetailReadApi.as_view(),
          name="notification-detail-read"),
 ]

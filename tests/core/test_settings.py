@@ -7,7 +7,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tecnocursos.core.redis_urls import RedisUrls
+from tecnocursos.lib.redis_urls import RedisUrls
 
 
 def test_redis_urls_for_tcp_are_used_as_given():

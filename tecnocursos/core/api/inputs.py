@@ -48,6 +48,8 @@ def type_errors(field: Field, value: Any) -> list[str]:
     kinds, label = expected
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         return [f"Must be {label}."]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return ["Out of range."]  # no database integer holds it
     max_length = getattr(field, "max_length", None)
     if isinstance(value, str) and max_length is not None and len(value) > max_length:
         # DRF measures after trimming whitespace; the schema's maxLength is about what was sent.

@@ -113,6 +113,7 @@ class AutoSchema(openapi.AutoSchema):
 
 
 # DRF refuses NUL characters in every CharField, and blank ones after trimming whitespace.
+INT64_MAX = 2**63 - 1
 NO_NUL = "^[^\\x00]*$"
 NOT_EMPTY_NO_NUL = "^[^\\x00]+$"
 NOT_BLANK = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
@@ -125,6 +126,10 @@ def _tighten(field: Any, schema: dict[str, Any]) -> None:
             schema.setdefault("minItems", 1)
         if isinstance(schema.get("items"), dict):
             _tighten(field.child, schema["items"])
+    if isinstance(field, serializers.IntegerField) and schema.get("type") == "integer":
+        # What a database integer holds; StrictTypes refuses the rest with a 400.
+        schema.setdefault("maximum", INT64_MAX)
+        schema.setdefault("minimum", -INT64_MAX - 1)
     if isinstance(field, serializers.FileField) and not field.allow_empty_file:
         schema.setdefault("minLength", 1)
     if not isinstance(field, serializers.CharField) or isinstance(field, serializers.ChoiceField):

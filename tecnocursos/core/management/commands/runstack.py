@@ -1,6 +1,7 @@
 """Run the whole stack in the foreground: daphne (HTTP + WebSocket), a Celery
 worker and Celery beat. Ctrl-C (or SIGTERM) stops all three cleanly; if one dies,
-the others are stopped too, so the stack never runs half-up."""
+the others are stopped too, so the stack never runs half-up. In the embedded mode this
+process owns the embedded Redis (manage.py started it) and it stops with the stack."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-
-from tecnocursos.core import embedded_redis
 
 STOP_GRACE_SECONDS = 15
 
@@ -38,10 +37,8 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--concurrency", type=int, default=2)
-        parser.add_argument("--keep-redis", action="store_true",
-                            help="leave the embedded Redis running after the stack stops")
 
-    def handle(self, *args: Any, host: str, port: int, concurrency: int, keep_redis: bool, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, concurrency: int, **options: Any) -> None:
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS("TecnoCursos AI is starting:"))
         self.stdout.write(f"  admin      {base}/admin/")
@@ -72,8 +69,7 @@ class Command(BaseCommand):
                 break
             time.sleep(0.2)
         self._stop(procs)
-        if settings.EMBEDDED_REDIS and not keep_redis:
-            embedded_redis.shutdown(settings.VAR_DIR)
+        # The embedded Redis (if any) belongs to this process (manage.py started it): it stops as we exit.
         self.stdout.write("Stopped.")
         if exit_code:
             sys.exit(exit_code)
