@@ -2,7 +2,7 @@
 
 Thin: it checks limits and frames (`protocol`, `limits`), calls services and
 selectors, and forwards group messages (`push`) to the socket. The frames and
-events are in ../shared/CONTRACT.md and docs/realtime.md.
+events are in docs/api.md and docs/realtime.md.
 """
 
 from __future__ import annotations

@@ -220,6 +220,20 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TecnoCursos AI operations API",
+    "DESCRIPTION": (
+        "JSON over HTTP with JWT: `POST /api/auth/token/` gives `access` and `refresh`; send "
+        "`Authorization: Bearer <access>`. Each operation says who may call it (`x-access`: public, user, "
+        "staff) and documents every error status; every error body is `{\"detail\": \"...\"}`. Lists are "
+        "paginated (`page`, `page_size`). Request bodies must match their schema exactly (types, no unknown "
+        "fields).\n\n"
+        "**WebSocket** (not describable in OpenAPI): `ws://HOST/ws/connect?token=<access>` or the "
+        "subprotocols `access_token, <access>`; `ws://HOST/ws/room/{room}` also joins a room. Frames are JSON "
+        "objects with a `type`: send `ping`, `join_room` {room, since?}, `leave_room` {room}, `chat` "
+        "{room, message}, `progress` {task_id?}; receive `connection`, `pong`, `join_room`, `history`, "
+        "`leave_room`, `chat`, `notification`, `progress`, `error` {code, message}. Close codes: 4401 bad or "
+        "expired token, 4429 flood. The full protocol is in the repository: `docs/api.md` and "
+        "`docs/realtime.md`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
