@@ -3,8 +3,8 @@
     .venv/bin/python bench/cache_bench.py        # REDIS_URL, or the embedded Redis under var/
 
 Same keys and values for every contender: a small dict, a ~10 KB dict and a ~10 KB str.
-  * L1 hit: HierarchicalCache.get vs Django's LocMemCache.get vs cachetools.LRUCache[key]
-  * L2 hit (L1 disabled): HierarchicalCache.get vs raw redis-py GET vs django-redis get.
+  * L1 hit: HierarchicalCacheBackend.get vs Django's LocMemCache.get vs cachetools.LRUCache[key]
+  * L2 hit (L1 disabled): HierarchicalCacheBackend.get vs raw redis-py GET vs django-redis get.
     Two raw baselines, both on the very redis.Redis client our L2 tier uses (same pool,
     options and parser, hiredis when installed): "bare GET" fetches our stored bytes and
     stops; "GET+decode" also does what any client must to get the value back: decompress
@@ -49,7 +49,7 @@ from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
 
 from tecnocursos.cache import backend as backend_module  # noqa: E402
 from tecnocursos.cache import codec as codec_module  # noqa: E402
-from tecnocursos.cache.backend import HierarchicalCache  # noqa: E402
+from tecnocursos.cache.backend import HierarchicalCacheBackend  # noqa: E402
 from tecnocursos.cache.decorators import cached  # noqa: E402
 from tecnocursos.lib import embedded_redis  # noqa: E402
 
@@ -89,7 +89,7 @@ def best_ns(fns, n: int, rounds: int = ROUNDS, cpu: list[float] | None = None) -
     return best
 
 
-def l1_hits(ours: HierarchicalCache) -> list[tuple[str, float, float, float]]:
+def l1_hits(ours: HierarchicalCacheBackend) -> list[tuple[str, float, float, float]]:
     locmem = LocMemCache("bench", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
     lru = cachetools.LRUCache(maxsize=1000)
     rows = []
@@ -125,7 +125,7 @@ def get_and_decode(client: redis.Redis, key: str):
 
 
 def l2_hits(url: str, namespace: str) -> list[tuple[str, int, list[float], list[float]]]:
-    ours = HierarchicalCache(url, {"KEY_PREFIX": namespace + "-l2", "OPTIONS": {"L1_MAX_ITEMS": 0}})
+    ours = HierarchicalCacheBackend(url, {"KEY_PREFIX": namespace + "-l2", "OPTIONS": {"L1_MAX_ITEMS": 0}})
     raw = ours.engine.l2.client  # the same client, pool and parser as ours: a like-for-like baseline
     dj = DjangoRedisCache(url, {"KEY_PREFIX": namespace + "-dj", "OPTIONS": {
         "COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"}})
@@ -156,7 +156,7 @@ def l2_hits(url: str, namespace: str) -> list[tuple[str, int, list[float], list[
     return rows
 
 
-def decorator_overhead(ours: HierarchicalCache) -> tuple[float, float, float]:
+def decorator_overhead(ours: HierarchicalCacheBackend) -> tuple[float, float, float]:
     @cached(ttl_seconds=600, cache_alias="bench")
     def course(course_id: int) -> dict:
         return SMALL
@@ -174,7 +174,7 @@ def zipf_hit_rate(url: str, namespace: str) -> tuple[float, float, float]:
     rng = random.Random(42)
     weights = [1 / (i + 1) ** 1.1 for i in range(keys)]
     stream = rng.choices(range(keys), weights=weights, k=requests)
-    ours = HierarchicalCache(url, {"KEY_PREFIX": namespace + "-zipf", "OPTIONS": {"L1_MAX_ITEMS": 1000}})
+    ours = HierarchicalCacheBackend(url, {"KEY_PREFIX": namespace + "-zipf", "OPTIONS": {"L1_MAX_ITEMS": 1000}})
     lru = cachetools.LRUCache(maxsize=1000)
     lru_hits = 0
     try:
@@ -201,8 +201,9 @@ def main() -> None:
     url = redis_url()
     namespace = f"bench:{uuid.uuid4().hex[:8]}"
     params = {"KEY_PREFIX": namespace, "OPTIONS": {"L1_MAX_ITEMS": 1000}}
-    ours = HierarchicalCache(url, params)
-    settings.CACHES["bench"] = {"BACKEND": "tecnocursos.cache.backend.HierarchicalCache", "LOCATION": url, **params}
+    ours = HierarchicalCacheBackend(url, params)
+    backend = "tecnocursos.cache.backend.HierarchicalCacheBackend"
+    settings.CACHES["bench"] = {"BACKEND": backend, "LOCATION": url, **params}
     try:
         print(f"Redis: {url.split('@')[-1]}; Python {sys.version.split()[0]}; redis-py {redis.__version__}"
               f" ({'hiredis' if HIREDIS_AVAILABLE else 'pure-Python'} parser); best of interleaved rounds\n")

@@ -63,7 +63,7 @@ def relay_variants(redis_url: str) -> dict[str, tuple[dict[str, Any], bool]]:
     core_tuned = {"BACKEND": CORE, "CONFIG": {"hosts": [tuned_host], "prefix": f"{PREFIX}:tuned",
                                               "capacity": 1000, "expiry": 30}}
     pubsub = {"BACKEND": PUBSUB, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:ps"}}
-    local = {"BACKEND": "tecnocursos.core.channel_layer.FanoutChannelLayer",
+    local = {"BACKEND": "realtime.fanout.layer.FanoutChannelLayer",
              "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:local"}}
     return {
         "defaults": ({"BACKEND": CORE, "CONFIG": {"hosts": [redis_url], "prefix": f"{PREFIX}:base"}}, False),
@@ -270,7 +270,7 @@ class Target:
     app: str
     layer: dict[str, Any]
     relay: bool  # bench/fanout_relay.py (no auth) or the real app
-    fast: bool = False  # relay only: with realtime.fanout.FanoutDispatchMixin
+    fast: bool = False  # relay only: with realtime.fanout.dispatch.FanoutDispatchMixin
     # How a message goes in: a client frame (`socket` to the relay, `chat` to the app) or a
     # `group_send` from this process (`push`).
     mode: str = "socket"

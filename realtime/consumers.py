@@ -20,7 +20,7 @@ from django.conf import settings
 
 from realtime import presence, progress_store, protocol, selectors, services
 from realtime.events import BROADCAST_GROUP, event, push, room_group, user_group, user_ref
-from realtime.fanout import FanoutDispatchMixin
+from realtime.fanout.dispatch import FanoutDispatchMixin
 from realtime.limits import FloodGuard, TokenBucket
 from realtime.protocol import CLOSE_UNAUTHORIZED, ProtocolError
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied

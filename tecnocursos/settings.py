@@ -139,12 +139,12 @@ REDIS_PREFIX = env.str("REDIS_PREFIX", default="tc")
 
 # Fan-out (docs/fanout.md, bench/RESULTS.md): a group message is published once, each daphne
 # process receives it once and hands it to its own members; consumers with
-# realtime.fanout.FanoutDispatchMixin get it in one loop per process, without a task wake-up
+# realtime.fanout.dispatch.FanoutDispatchMixin get it in one loop per process, without a task wake-up
 # and a sync-thread hop per socket. Delivery is at most once (pub/sub): chat is stored before
 # it is sent and recovered with `since`, notifications are stored too.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "tecnocursos.core.channel_layer.FanoutChannelLayer",
+        "BACKEND": "realtime.fanout.layer.FanoutChannelLayer",
         "CONFIG": {
             "hosts": [REDIS.redis_py],
             "prefix": f"{REDIS_PREFIX}:asgi",
@@ -155,7 +155,7 @@ CHANNEL_LAYERS = {
 
 CACHES = {
     "default": {
-        "BACKEND": "tecnocursos.cache.backend.HierarchicalCache",
+        "BACKEND": "tecnocursos.cache.backend.HierarchicalCacheBackend",
         "LOCATION": REDIS.redis_py,
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
         "TIMEOUT": env.int("CACHE_DEFAULT_TIMEOUT", default=300),

@@ -1,7 +1,7 @@
 """The Django cache backend: `django.core.cache` on top of the tiered engine.
 
     CACHES = {"default": {
-        "BACKEND": "tecnocursos.cache.backend.HierarchicalCache",
+        "BACKEND": "tecnocursos.cache.backend.HierarchicalCacheBackend",
         "LOCATION": "redis://127.0.0.1:6379/0",     # empty: L1 only
         "KEY_PREFIX": "tc:cache",                     # namespace of every key, tag, lock, stat
         "OPTIONS": {"L1_MAX_ITEMS": 1000, "L1_MAX_BYTES": 100 * 2**20, "COMPRESSOR": "zstd", ...},
@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from tecnocursos.cache.keys import safe_key
 from tecnocursos.cache.l1 import MISSING
 from tecnocursos.cache.stampede import Stampede
-from tecnocursos.cache.tiered import TieredCache
+from tecnocursos.cache.tiered import TieredCacheEngine
 
 _OPTIONS = {
     "L1_MAX_ITEMS": ("l1_max_items", int),
@@ -40,7 +40,7 @@ _OPTIONS = {
     "STATS_INTERVAL": ("stats_interval", float),
 }
 _STAMPEDE_OPTIONS = {"LOCK_TIMEOUT": ("lock_timeout", float), "EARLY_REFRESH_BETA": ("beta", float)}
-_engines: dict[str, tuple[TieredCache, Stampede]] = {}
+_engines: dict[str, tuple[TieredCacheEngine, Stampede]] = {}
 _KEY_MEMO_SIZE = 4096  # full keys remembered per backend object for get() (cleared when full)
 _engines_lock = threading.Lock()
 
@@ -48,7 +48,7 @@ _engines_lock = threading.Lock()
 def _parse_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     unknown = set(options) - set(_OPTIONS) - set(_STAMPEDE_OPTIONS)
     if unknown:
-        raise ImproperlyConfigured(f"unknown HierarchicalCache OPTIONS: {sorted(unknown)}")
+        raise ImproperlyConfigured(f"unknown HierarchicalCacheBackend OPTIONS: {sorted(unknown)}")
     engine_kwargs, stampede_kwargs = {}, {}
     for table, target in ((_OPTIONS, engine_kwargs), (_STAMPEDE_OPTIONS, stampede_kwargs)):
         for name, (kwarg, kind) in table.items():
@@ -60,21 +60,21 @@ def _parse_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return engine_kwargs, stampede_kwargs
 
 
-def shared_engine(location: str | None, namespace: str, options: dict[str, Any]) -> tuple[TieredCache, Stampede]:
+def shared_engine(location: str | None, namespace: str, options: dict[str, Any]) -> tuple[TieredCacheEngine, Stampede]:
     engine_kwargs, stampede_kwargs = _parse_options(options)
     ident = json.dumps([location, namespace, engine_kwargs, stampede_kwargs], sort_keys=True)
     with _engines_lock:
         pair = _engines.get(ident)
         if pair is None:
             try:
-                engine = TieredCache(location or None, namespace=namespace, **engine_kwargs)
+                engine = TieredCacheEngine(location or None, namespace=namespace, **engine_kwargs)
             except ValueError as exc:  # e.g. an unknown compressor
                 raise ImproperlyConfigured(str(exc)) from None
             pair = _engines[ident] = (engine, Stampede(engine, **stampede_kwargs))
     return pair
 
 
-class HierarchicalCache(BaseCache):
+class HierarchicalCacheBackend(BaseCache):
     def __init__(self, server: str | Sequence[str] | None, params: dict[str, Any]):
         super().__init__(params)
         if isinstance(server, (list, tuple)):

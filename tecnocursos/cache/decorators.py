@@ -49,7 +49,7 @@ class _Binding:
     def __init__(self, alias: str):
         backend = caches[alias]
         if not hasattr(backend, "stampede"):
-            raise TypeError(f"@cached needs the HierarchicalCache backend; {alias!r} is {type(backend).__name__}")
+            raise TypeError(f"@cached needs the HierarchicalCacheBackend; {alias!r} is {type(backend).__name__}")
         self.backend = backend
         self.stampede = backend.stampede
         self.engine = backend.stampede.engine

@@ -6,7 +6,7 @@ from typing import Any, TypedDict
 
 from django.core.cache import caches
 
-from tecnocursos.cache.backend import HierarchicalCache
+from tecnocursos.cache.backend import HierarchicalCacheBackend
 from tecnocursos.core.exceptions import ApplicationError
 
 
@@ -18,9 +18,9 @@ class TierStats(TypedDict):
     bytes: int | None
 
 
-def _backend(alias: str) -> HierarchicalCache:
+def _backend(alias: str) -> HierarchicalCacheBackend:
     backend = caches[alias]
-    if not isinstance(backend, HierarchicalCache):
+    if not isinstance(backend, HierarchicalCacheBackend):
         raise ApplicationError(f"cache {alias!r} is not the hierarchical cache", status_code=503)
     return backend
 

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tecnocursos.cache.l1 import MISSING
-from tecnocursos.cache.tiered import TieredCache
+from tecnocursos.cache.tiered import TieredCacheEngine
 
 _POLL_SECONDS = 0.01
 _UNREAD: Any = object()
@@ -78,7 +78,7 @@ class _KeyLocks:
 
 
 class Stampede:
-    def __init__(self, engine: TieredCache, *, lock_timeout: float = 10.0, beta: float = 1.0):
+    def __init__(self, engine: TieredCacheEngine, *, lock_timeout: float = 10.0, beta: float = 1.0):
         self.engine = engine
         self.lock_timeout = lock_timeout
         self.beta = beta

@@ -31,10 +31,10 @@ log = logging.getLogger("tecnocursos.cache")
 COUNTERS = ("l2_hits", "l2_misses", "promotions", "sets", "deletes", "invalidations", "errors")
 _PENDING_LIMIT = 10_000  # keys changed during an outage; beyond this, recovery clears all
 _SNAPSHOT_MAX_AGE = 30.0  # seconds: a process that stopped reporting is left out of stats
-_engines: weakref.WeakSet[TieredCache] = weakref.WeakSet()
+_engines: weakref.WeakSet[TieredCacheEngine] = weakref.WeakSet()
 
 
-class TieredCache:
+class TieredCacheEngine:
     def __init__(
         self,
         url: str | None,

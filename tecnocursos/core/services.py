@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from tecnocursos.core import filetypes
 from tecnocursos.core.exceptions import ApplicationError, PayloadTooLarge
-from tecnocursos.core.jobs import report_progress
 from tecnocursos.core.models import Course, Upload
+from tecnocursos.core.progress import report_progress
 
 logger = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ import pytest
 from django.conf import settings
 
 from tecnocursos.cache import backend as backend_module
-from tecnocursos.cache.backend import HierarchicalCache
+from tecnocursos.cache.backend import HierarchicalCacheBackend
 
 
 def new_namespace() -> str:
     return f"{settings.REDIS_PREFIX}:t{uuid.uuid4().hex[:10]}"
 
 
-def drop_backend(cache: HierarchicalCache) -> None:
+def drop_backend(cache: HierarchicalCacheBackend) -> None:
     cache.engine.clear()
     if cache.engine.l2 is not None:
         try:
@@ -30,15 +30,15 @@ def drop_backend(cache: HierarchicalCache) -> None:
 
 
 @pytest.fixture
-def make_cache() -> Iterator[Callable[..., HierarchicalCache]]:
-    """`make_cache(location=..., namespace=..., **OPTIONS)` -> a HierarchicalCache of its own."""
-    made: list[HierarchicalCache] = []
+def make_cache() -> Iterator[Callable[..., HierarchicalCacheBackend]]:
+    """`make_cache(location=..., namespace=..., **OPTIONS)` -> a HierarchicalCacheBackend of its own."""
+    made: list[HierarchicalCacheBackend] = []
 
-    def make(location: str | None = "", namespace: str | None = None, **options) -> HierarchicalCache:
+    def make(location: str | None = "", namespace: str | None = None, **options) -> HierarchicalCacheBackend:
         if location == "":
             location = settings.REDIS.redis_py
         params = {"KEY_PREFIX": namespace or new_namespace(), "OPTIONS": options}
-        cache = HierarchicalCache(location, params)
+        cache = HierarchicalCacheBackend(location, params)
         made.append(cache)
         return cache
 
@@ -48,7 +48,7 @@ def make_cache() -> Iterator[Callable[..., HierarchicalCache]]:
 
 
 @pytest.fixture
-def cache(make_cache) -> HierarchicalCache:
+def cache(make_cache) -> HierarchicalCacheBackend:
     return make_cache()
 
 

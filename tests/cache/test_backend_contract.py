@@ -7,17 +7,17 @@ import time
 import pytest
 from django.core.cache import caches
 
-from tecnocursos.cache.backend import HierarchicalCache
+from tecnocursos.cache.backend import HierarchicalCacheBackend
 from tecnocursos.cache.l1 import MISSING
 
 
-def l2_raw(cache: HierarchicalCache, key: str, version: int | None = None) -> bytes | None:
+def l2_raw(cache: HierarchicalCacheBackend, key: str, version: int | None = None) -> bytes | None:
     return cache.engine.l2.client.get(cache.make_key(key, version))
 
 
 def test_the_default_cache_is_the_hierarchical_backend():
     default = caches["default"]
-    assert isinstance(default, HierarchicalCache)
+    assert isinstance(default, HierarchicalCacheBackend)
     assert default.engine.l2 is not None
 
 

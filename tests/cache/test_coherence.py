@@ -14,8 +14,8 @@ from tests.cache.conftest import wait_until
 CHILD = textwrap.dedent(
     """
     import json, sys
-    from tecnocursos.cache.tiered import TieredCache
-    engine = TieredCache(sys.argv[1], namespace=sys.argv[2])
+    from tecnocursos.cache.tiered import TieredCacheEngine
+    engine = TieredCacheEngine(sys.argv[1], namespace=sys.argv[2])
     print("ready", flush=True)
     for line in sys.stdin:
         op, key, *rest = line.split()

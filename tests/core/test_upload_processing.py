@@ -74,7 +74,7 @@ def test_only_one_worker_claims_an_upload(owner):
 
 def test_it_reports_progress_to_the_owner(owner, monkeypatch):
     seen: list[dict] = []
-    monkeypatch.setattr("tecnocursos.core.jobs._reporter", lambda: lambda **kw: seen.append(kw))
+    monkeypatch.setattr("tecnocursos.core.progress._reporter", lambda: lambda **kw: seen.append(kw))
     upload = make_upload(owner, b"x" * 10)
     services.upload_process(upload_id=upload.id)
     assert seen[0]["progress"] == 0 and seen[-1]["progress"] == 100

@@ -17,7 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from realtime.fanout import FanoutDispatchMixin
+from realtime.fanout.dispatch import FanoutDispatchMixin
 
 
 def process_layer() -> Any:

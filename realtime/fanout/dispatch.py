@@ -8,7 +8,7 @@ neither is the layer's:
   message per socket. A handler that only writes to the socket does not need it (ORM
   work goes through `database_sync_to_async`, which closes old connections itself).
 * Each message wakes the consumer's own task through its channel queue and
-  `await_many_dispatch`. With tecnocursos.core.channel_layer.FanoutChannelLayer the
+  `await_many_dispatch`. With realtime.fanout.layer.FanoutChannelLayer the
   layer instead calls the handler of every local member in one loop (`attach_direct`).
 """
 

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api.serializers import CacheClearResultSerializer, CacheClearSerializer, CacheStatsSerializer
+from tecnocursos.cache.api.serializers import CacheClearResultSerializer, CacheClearSerializer, CacheStatsSerializer
 from tecnocursos.cache.selectors import cache_stats
 from tecnocursos.cache.services import cache_clear
 from tecnocursos.core.api.access import Audience, access

@@ -65,7 +65,7 @@ def test_wrong_method_is_405(staff_client):
 
 
 def test_cache_stats_match_their_documented_shape(staff_client):
-    from analytics.api.serializers import CacheStatsSerializer
+    from tecnocursos.cache.api.serializers import CacheStatsSerializer
 
     body = staff_client.get("/api/analytics/services/cache").json()
     serializer = CacheStatsSerializer(data=body)
