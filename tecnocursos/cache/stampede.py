@@ -14,6 +14,7 @@ Values are stored in an envelope (value, compute seconds, expiry epoch seconds).
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import math
 import random
@@ -21,7 +22,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any
 
 from tecnocursos.cache.l1 import MISSING
@@ -44,37 +45,55 @@ def _envelope(value: Any, started: float, ttl: float | None) -> tuple[Any, float
     return value, now - started, None if ttl is None else now + ttl
 
 
+class _Slot:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0  # holding or waiting
+
+
 class _KeyLocks:
     """One threading.Lock per key in use, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, list[Any]] = {}
+        self._slots: dict[str, _Slot] = {}
 
     def acquire(self, key: str, blocking: bool = True) -> threading.Lock | None:
         with self._guard:
-            slot = self._locks.setdefault(key, [threading.Lock(), 0])
-            slot[1] += 1
-        if slot[0].acquire(blocking):
-            return slot[0]
+            slot = self._slots.setdefault(key, _Slot())
+            slot.users += 1
+        if slot.lock.acquire(blocking):
+            return slot.lock
         self._leave(key, slot)
         return None
 
     def release(self, key: str, lock: threading.Lock) -> None:
         lock.release()
-        with self._guard:
-            slot = self._locks.get(key)
-            if slot is not None:
-                self._leave_locked(key, slot)
+        slot = self._slots.get(key)
+        if slot is not None:
+            self._leave(key, slot)
 
-    def _leave(self, key: str, slot: list[Any]) -> None:
+    def _leave(self, key: str, slot: _Slot) -> None:
         with self._guard:
-            self._leave_locked(key, slot)
+            slot.users -= 1
+            if slot.users <= 0 and self._slots.get(key) is slot:
+                del self._slots[key]
 
-    def _leave_locked(self, key: str, slot: list[Any]) -> None:
-        slot[1] -= 1
-        if slot[1] <= 0 and self._locks.get(key) is slot:
-            del self._locks[key]
+
+class _Op(enum.Enum):
+    """The I/O steps of the cross-process protocol; a driver performs them, sync or async."""
+
+    ACQUIRE = enum.auto()  # (key, token, timeout) -> True, False (held elsewhere) or None (Redis down)
+    GET = enum.auto()  # key -> envelope or MISSING
+    SLEEP = enum.auto()  # seconds
+    COMPUTE = enum.auto()  # -> the value
+    STORE = enum.auto()  # (key, envelope, ttl, tags)
+    RELEASE = enum.auto()  # (key, token)
+
+
+Protocol = Generator[tuple[_Op, Any], Any, Any]
 
 
 class Stampede:
@@ -83,9 +102,39 @@ class Stampede:
         self.lock_timeout = lock_timeout
         self.beta = beta
         self._local = _KeyLocks()
-        self._inflight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future]] = (
+        self._inflight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future[Any]]] = (
             weakref.WeakKeyDictionary()
         )
+
+    # -- the protocol, written once ----------------------------------------------------------
+    def _across_processes(self, key: str, ttl: float | None, tags: Sequence[str], stale: Any) -> Protocol:
+        """Take the Redis lock and compute, or wait for whoever holds it (serving `stale` if any)."""
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            got = yield _Op.ACQUIRE, (key, token, self.lock_timeout)
+            if got is None or got:
+                break  # ours, or Redis is down: compute without a lock
+            if stale is not MISSING:
+                return stale[0]  # another process is refreshing; serve the current value
+            yield _Op.SLEEP, _POLL_SECONDS
+            found = yield _Op.GET, key
+            if found is not MISSING:
+                return found[0]
+            if time.monotonic() >= deadline:
+                break  # the holder died or is too slow: compute ourselves
+        try:
+            if got and stale is MISSING:
+                found = yield _Op.GET, key  # the previous holder may have just stored it
+                if found is not MISSING:
+                    return found[0]
+            started = time.time()
+            value = yield _Op.COMPUTE, None
+            yield _Op.STORE, (key, _envelope(value, started, ttl), ttl, tags)
+            return value
+        finally:
+            if got:
+                yield _Op.RELEASE, (key, token)
 
     # -- sync ------------------------------------------------------------------------------
     def get_or_compute(
@@ -106,39 +155,22 @@ class Stampede:
                 fresh = self.engine.get(key, MISSING)  # filled while we queued
                 if fresh is not MISSING:
                     return fresh[0]
-            return self._compute_across_processes(key, compute, ttl, tags, stale=envelope)
+            return _drive(self._across_processes(key, ttl, tags, envelope), lambda op, arg: self._do(op, arg, compute))
         finally:
             self._local.release(key, lock)
 
-    def _compute_across_processes(
-        self, key: str, compute: Callable[[], Any], ttl: float | None, tags: Sequence[str], stale: Any
-    ) -> Any:
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            got = self.engine.acquire_lock(key, token, self.lock_timeout)
-            if got is None or got:
-                break
-            if stale is not MISSING:
-                return stale[0]  # another process is refreshing; serve the current value
-            time.sleep(_POLL_SECONDS)
-            found = self.engine.get(key, MISSING)
-            if found is not MISSING:
-                return found[0]
-            if time.monotonic() >= deadline:
-                break  # the holder died or is too slow: compute ourselves
-        try:
-            if got and stale is MISSING:
-                found = self.engine.get(key, MISSING)  # the previous holder may have just stored it
-                if found is not MISSING:
-                    return found[0]
-            started = time.time()
-            value = compute()
-            _store(self.engine.set, key, _envelope(value, started, ttl), ttl, tags)
-            return value
-        finally:
-            if got:
-                self.engine.release_lock(key, token)
+    def _do(self, op: _Op, arg: Any, compute: Callable[[], Any]) -> Any:
+        if op is _Op.ACQUIRE:
+            return self.engine.acquire_lock(*arg)
+        if op is _Op.GET:
+            return self.engine.get(arg, MISSING)
+        if op is _Op.SLEEP:
+            return time.sleep(arg)
+        if op is _Op.COMPUTE:
+            return compute()
+        if op is _Op.STORE:
+            return _store(self.engine.set, *arg)
+        return self.engine.release_lock(*arg)
 
     # -- asyncio ---------------------------------------------------------------------------
     async def aget_or_compute(
@@ -162,7 +194,8 @@ class Stampede:
         future.add_done_callback(_consume_exception)
         inflight[key] = future
         try:
-            value = await self._acompute_across_processes(key, compute, ttl, tags, stale=envelope)
+            value = await _adrive(self._across_processes(key, ttl, tags, envelope),
+                                  lambda op, arg: self._ado(op, arg, compute))
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -171,45 +204,61 @@ class Stampede:
         finally:
             inflight.pop(key, None)
 
-    async def _acompute_across_processes(
-        self, key: str, compute: Callable[[], Awaitable[Any]], ttl: float | None, tags: Sequence[str], stale: Any
-    ) -> Any:
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            got = await asyncio.to_thread(self.engine.acquire_lock, key, token, self.lock_timeout)
-            if got is None or got:
-                break
-            if stale is not MISSING:
-                return stale[0]
-            await asyncio.sleep(_POLL_SECONDS)
-            found = await asyncio.to_thread(self.engine.get, key, MISSING)
-            if found is not MISSING:
-                return found[0]
-            if time.monotonic() >= deadline:
-                break
+    async def _ado(self, op: _Op, arg: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
+        if op is _Op.SLEEP:
+            return await asyncio.sleep(arg)
+        if op is _Op.COMPUTE:
+            return await compute()
+        # Redis calls are blocking: off the event loop.
+        return await asyncio.to_thread(self._do, op, arg, _no_compute)
+
+
+def _drive(protocol: Protocol, do: Callable[[_Op, Any], Any]) -> Any:
+    """Run the protocol, performing each step with `do`; a step's exception goes back into it."""
+    result: Any = None
+    error: BaseException | None = None
+    while True:
         try:
-            if got and stale is MISSING:
-                found = await asyncio.to_thread(self.engine.get, key, MISSING)
-                if found is not MISSING:
-                    return found[0]
-            started = time.time()
-            value = await compute()
-            await asyncio.to_thread(_store, self.engine.set, key, _envelope(value, started, ttl), ttl, tags)
-            return value
-        finally:
-            if got:
-                await asyncio.to_thread(self.engine.release_lock, key, token)
+            op, arg = protocol.throw(error) if error is not None else protocol.send(result)
+        except StopIteration as done:
+            return done.value
+        error = None
+        try:
+            result = do(op, arg)
+        except BaseException as exc:
+            error = exc
 
 
-def _store(set_: Callable[..., None], key: str, envelope: tuple, ttl: float | None, tags: Sequence[str]) -> None:
+async def _adrive(protocol: Protocol, do: Callable[[_Op, Any], Awaitable[Any]]) -> Any:
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op, arg = protocol.throw(error) if error is not None else protocol.send(result)
+        except StopIteration as done:
+            return done.value
+        error = None
+        try:
+            result = await do(op, arg)
+        except BaseException as exc:
+            error = exc
+
+
+def _no_compute() -> Any:
+    raise AssertionError("compute runs on the event loop")
+
+
+def _store(
+    set_: Callable[..., None], key: str, envelope: tuple[Any, float, float | None], ttl: float | None,
+    tags: Sequence[str],
+) -> None:
     try:
         set_(key, envelope, ttl, tags)
     except TypeError as exc:  # an unpicklable result is returned, just not cached
         log.warning("cache: not caching %r: %s", key, exc)
 
 
-def _consume_exception(future: asyncio.Future) -> None:
+def _consume_exception(future: asyncio.Future[Any]) -> None:
     # Nobody may be waiting on the shared future: mark its exception as retrieved.
     if not future.cancelled():
         future.exception()

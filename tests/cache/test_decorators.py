@@ -128,3 +128,35 @@ def test_concurrent_threads_compute_once():
 def test_tags_must_be_a_list():
     with pytest.raises(TypeError):
         cached(tags="courses")
+
+
+def test_a_decorated_function_keeps_its_identity_and_kind():
+    from asgiref.sync import iscoroutinefunction  # what Django asks of a view or a middleware
+
+    from tecnocursos.cache.decorators import AsyncCachedFunction, CachedFunction
+
+    assert isinstance(square, CachedFunction) and isinstance(slow_double, AsyncCachedFunction)
+    assert square.__name__ == "square" and square.__wrapped__(3) == 9
+    assert iscoroutinefunction(slow_double) and not iscoroutinefunction(square)
+    assert square.cache_tag.endswith("test_decorators.square")
+
+
+class Catalog:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.name!r})"  # the default key is the repr of the arguments, self included
+
+    @cached(ttl_seconds=60)
+    def size(self, factor: int) -> int:
+        calls.append(("size", self.name, factor))
+        return len(self.name) * factor
+
+
+def test_methods_are_cached_per_instance_and_arguments():
+    a, b = Catalog("abc"), Catalog("abcd")
+    assert (a.size(2), a.size(2), b.size(2)) == (6, 6, 8)
+    assert calls == [("size", "abc", 2), ("size", "abcd", 2)]
+    a.size.invalidate(a, 2)  # the method's attributes stay reachable; the key includes the instance
+    assert a.size(2) == 6 and len(calls) == 3
