@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from realtime import services
 from realtime.models import ChatMessage, Notification, Room
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _RoomCounts(TypedDict):
+    kept: int
 
 
 @admin.register(Room)
@@ -21,7 +30,7 @@ class RoomAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("course").annotate(kept=Count("messages"))
 
     @admin.display(description="Kept messages", ordering="kept")
-    def kept_messages(self, room: Room) -> int:
+    def kept_messages(self, room: WithAnnotations[Room, _RoomCounts]) -> int:
         return room.kept
 
     @admin.action(description="Prune selected rooms to the retention (REALTIME_CHAT_KEEP)")

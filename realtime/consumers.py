@@ -23,7 +23,9 @@ from realtime.events import BROADCAST_GROUP, event, push, room_group, user_group
 from realtime.fanout.dispatch import FanoutDispatchMixin
 from realtime.limits import FloodGuard, TokenBucket
 from realtime.protocol import CLOSE_UNAUTHORIZED, ProtocolError
+from tecnocursos.core.channels_auth import socket_auth
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
+from tecnocursos.core.types import User
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +34,20 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     # The mixin delivers `push` straight from the layer (docs/fanout.md): `push` only writes.
+    user: User
+
     async def connect(self) -> None:
-        self.user = self.scope["user"]
+        auth = socket_auth(self.scope)
         self.ready = False  # frames and pushes are served only while True
         self.registered = False  # groups and presence to undo on disconnect
         self.rooms: dict[str, int] = {}  # joined room name -> Room id
         self.default_room: str | None = self.scope["url_route"]["kwargs"].get("room_name")
         self.background: list[asyncio.Task[None]] = []
-        await self.accept(subprotocol=self.scope.get("subprotocol"))
-        if not self.user.is_authenticated:
+        await self.accept(subprotocol=auth.subprotocol)
+        if auth.user is None:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        self.user = auth.user
         self.bucket = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
         self.flood = FloodGuard(settings.REALTIME_FLOOD_STRIKES, settings.REALTIME_FLOOD_WINDOW_SECONDS)
         self.registration = presence.Registration(user_id=self.user.pk, connection_id=uuid.uuid4().hex)
@@ -50,7 +55,7 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.registered = True
         await presence.register(self.registration)
-        self.background = [asyncio.create_task(self._expire(self.scope.get("token_exp"))),
+        self.background = [asyncio.create_task(self._expire(auth.token_exp)),
                            asyncio.create_task(self._heartbeat())]
         unread = await database_sync_to_async(selectors.notification_unread_count)(user=self.user)
         await self.emit(event("connection", user=user_ref(self.user), connection_id=self.registration.connection_id,
@@ -92,11 +97,11 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
 
     # --- frames in ----------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if not self.ready:
             return
         self.registration.counters["messages_in"] += 1
-        size = len(bytes_data) if text_data is None else len(text_data.encode())
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > settings.REALTIME_MAX_FRAME_BYTES:
             await self.refuse(ProtocolError(
                 "too_large", f"Frames are limited to {settings.REALTIME_MAX_FRAME_BYTES} bytes.",

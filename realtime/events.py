@@ -14,6 +14,7 @@ from django.utils import timezone
 
 if TYPE_CHECKING:
     from realtime.models import ChatMessage, Notification
+    from tecnocursos.core.types import User
 
 BROADCAST_GROUP = "broadcast"
 # Channels group names are shorter than 100 characters; longer room names are hashed.
@@ -40,11 +41,11 @@ def push(payload: dict[str, Any]) -> dict[str, Any]:
     return {"type": "push", "event": payload}
 
 
-def user_ref(user: Any) -> dict[str, Any]:
+def user_ref(user: User) -> dict[str, Any]:
     return {"id": user.pk, "username": user.get_username()}
 
 
-def chat_event(message: ChatMessage, *, room: str, user: Any) -> dict[str, Any]:
+def chat_event(message: ChatMessage, *, room: str, user: User) -> dict[str, Any]:
     # The stored time, so live and history copies of a message are identical.
     return event("chat", at=message.created_at, id=message.seq, room=room, message=message.body,
                  user=user_ref(user))

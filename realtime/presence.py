@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
-from realtime.redis_client import async_client, key, sync_client
+from realtime.redis_client import async_client, decoded_members, key, sync_client
 
 COUNTER_NAMES = ("messages_in", "messages_out", "errors", "rate_limited", "chat_messages", "connections_total")
 
@@ -113,7 +113,7 @@ def rooms() -> list[dict[str, Any]]:
     client = sync_client()
     now = time.time()
     client.zremrangebyscore(key("rooms"), "-inf", now)
-    names = client.zrange(key("rooms"), 0, -1)
+    names = decoded_members(client.zrange(key("rooms"), 0, -1))
     with client.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.zremrangebyscore(key("room", name), "-inf", now)
@@ -131,7 +131,7 @@ def rooms() -> list[dict[str, Any]]:
 def stats() -> dict[str, Any]:
     client = sync_client()
     client.zremrangebyscore(key("conns"), "-inf", time.time())
-    members = client.zrange(key("conns"), 0, -1)
+    members = decoded_members(client.zrange(key("conns"), 0, -1))
     counters = client.hgetall(key("counters"))
     servers = Counter(_server_of(m) for m in members)
     return {

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from realtime.redis_client import async_client, key, sync_client
+from realtime.redis_client import async_client, decoded_members, key, sync_client
 
 
 def _job_key(user_id: int, task_id: str) -> str:
@@ -44,7 +44,7 @@ async def latest(*, user_id: int) -> list[dict[str, Any]]:
     """The user's jobs still kept, least recently updated first."""
     client = async_client()
     await client.zremrangebyscore(_index_key(user_id), "-inf", time.time() - int(settings.REALTIME_PROGRESS_TTL))
-    task_ids = await client.zrange(_index_key(user_id), 0, -1)
+    task_ids = decoded_members(await client.zrange(_index_key(user_id), 0, -1))
     if not task_ids:
         return []
     raws = await client.mget([_job_key(user_id, task_id) for task_id in task_ids])

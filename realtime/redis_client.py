@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Sequence
 from functools import cache
+from typing import cast
 
 import redis
 import redis.asyncio as aioredis
@@ -34,6 +36,12 @@ def async_client() -> aioredis.Redis:
         client = aioredis.Redis.from_url(settings.REDIS.redis_py, decode_responses=True)
         _async_clients[loop] = client
     return client
+
+
+def decoded_members(reply: Sequence[object]) -> list[str]:
+    """A sorted set's members as these clients return them: they decode responses, so str
+    (redis-py annotates replies for every client mode: bytes, str or (member, score))."""
+    return cast("list[str]", reply)
 
 
 async def close_async_client() -> None:

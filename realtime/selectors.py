@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from realtime import protocol
@@ -12,6 +11,7 @@ from realtime.events import chat_event
 from realtime.models import ChatMessage, Notification, Room
 from tecnocursos.core.exceptions import NotFound
 from tecnocursos.core.models import Course
+from tecnocursos.core.types import User
 
 
 def chat_history(*, room_id: int, since: int | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
@@ -32,29 +32,29 @@ def chat_history(*, room_id: int, since: int | None, limit: int) -> tuple[list[d
     return [chat_event(m, room=room.name, user=m.user) for m in messages], recovered
 
 
-def notification_list(*, user: AbstractBaseUser, unread: bool | None = None) -> QuerySet[Notification]:
+def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
     qs = Notification.objects.filter(user=user)
     if unread is not None:
         qs = qs.filter(read_at__isnull=unread)
     return qs.order_by("-created_at", "-id")
 
 
-def notification_get(*, user: AbstractBaseUser, notification_id: int) -> Notification:
+def notification_get(*, user: User, notification_id: int) -> Notification:
     notification = Notification.objects.filter(user=user, id=notification_id).first()
     if notification is None:
         raise NotFound("Notification not found.")
     return notification
 
 
-def notification_unread_count(*, user: AbstractBaseUser) -> int:
+def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-def rooms_visible(*, user: AbstractBaseUser, rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rooms_visible(*, user: User, rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop course rooms the user may not enter: their names would disclose activity."""
     if user.is_staff:
         return rooms
-    wanted = {protocol.course_id(r["name"]) for r in rooms} - {None}
+    wanted = {course_id for r in rooms if (course_id := protocol.course_id(r["name"])) is not None}
     allowed: set[int] = set()
     if wanted:
         courses = Course.objects.filter(id__in=wanted).filter(Q(owner=user) | Q(enrollments__user=user))

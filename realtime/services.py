@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -22,11 +22,19 @@ from realtime.events import BROADCAST_GROUP, chat_event, event, notification_eve
 from realtime.models import ChatMessage, Notification, Room
 from tecnocursos.core.exceptions import ApplicationError, PermissionDenied
 from tecnocursos.core.selectors import course_member
+from tecnocursos.core.types import User
+
+
+def _channel_layer() -> BaseChannelLayer:
+    layer = get_channel_layer()
+    if layer is None:
+        raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer: realtime events cannot be sent.")
+    return layer
 
 
 def _group_send_on_commit(group: str, message: dict[str, Any]) -> None:
     def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        async_to_sync(_channel_layer().group_send)(group, message)
 
     transaction.on_commit(send)
 
@@ -34,7 +42,7 @@ def _group_send_on_commit(group: str, message: dict[str, Any]) -> None:
 # --- Rooms and chat ------------------------------------------------------------
 
 
-def room_enter(*, user: AbstractBaseUser, name: str) -> Room:
+def room_enter(*, user: User, name: str) -> Room:
     """The room `user` may enter (created on first use); PermissionDenied otherwise."""
     course_id = protocol.course_id(name)
     if protocol.is_course_room(name):
@@ -44,7 +52,7 @@ def room_enter(*, user: AbstractBaseUser, name: str) -> Room:
     return room
 
 
-def chat_post(*, room_id: int, user: AbstractBaseUser, body: str) -> ChatMessage:
+def chat_post(*, room_id: int, user: User, body: str) -> ChatMessage:
     """Store a message under the room's next id, then fan it out to the room."""
     with transaction.atomic():
         # The row lock this UPDATE takes is held until commit: ids are given and
@@ -84,8 +92,8 @@ def _check_level(level: str) -> None:
 
 
 def notification_send(
-    *, user: AbstractBaseUser, title: str, message: str, level: str = Notification.Level.INFO,
-    sender: AbstractBaseUser | None = None,
+    *, user: User, title: str, message: str, level: str = Notification.Level.INFO,
+    sender: User | None = None,
 ) -> Notification:
     """Store a notification for `user` and push it to every socket of theirs on commit.
 
@@ -101,12 +109,14 @@ def notification_send(
 
 def notification_push(*, notification: Notification) -> None:
     """Send a stored notification live (again): to its user, or to everyone if a broadcast."""
-    group = BROADCAST_GROUP if notification.broadcast else user_group(notification.user_id)
+    # A broadcast is exactly a notification without a recipient (a check constraint says so).
+    user_id = notification.user_id
+    group = BROADCAST_GROUP if user_id is None else user_group(user_id)
     _group_send_on_commit(group, push(notification_event(notification)))
 
 
 def broadcast_send(
-    *, message: str, title: str = "", level: str = Notification.Level.INFO, sender: AbstractBaseUser | None = None
+    *, message: str, title: str = "", level: str = Notification.Level.INFO, sender: User | None = None
 ) -> Notification:
     """One group message to the `broadcast` group that every socket joins (not a per-user loop)."""
     _check_level(level)
@@ -118,7 +128,7 @@ def broadcast_send(
     return notification
 
 
-def notification_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
+def notification_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     """Mark the caller's notifications read (all unread ones when `ids` is None)."""
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
@@ -144,6 +154,6 @@ def progress_report(*, user_id: int, task_id: str, progress: int, status: str, m
 
     def send() -> None:
         progress_store.save(user_id=user_id, payload=payload)
-        async_to_sync(get_channel_layer().group_send)(user_group(user_id), push(payload))
+        async_to_sync(_channel_layer().group_send)(user_group(user_id), push(payload))
 
     transaction.on_commit(send)

@@ -54,7 +54,9 @@ class StatsSerializer(serializers.Serializer):
     rooms = serializers.IntegerField(help_text="Rooms with at least one live member.")
     messages_in = serializers.IntegerField(help_text="Frames received since the counters began.")
     messages_out = serializers.IntegerField(help_text="Events sent.")
-    errors = serializers.IntegerField(help_text="`error` events sent.")
+    # The metaclass takes declared fields out of the class, so this does not shadow `Serializer.errors`;
+    # the stubs cannot see that.
+    errors = serializers.IntegerField(help_text="`error` events sent.")  # type: ignore[assignment]
     rate_limited = serializers.IntegerField(help_text="Frames refused by the rate limit.")
     chat_messages = serializers.IntegerField(help_text="Chat messages stored.")
     connections_total = serializers.IntegerField(help_text="Connections opened since the counters began.")

@@ -24,6 +24,7 @@ from tecnocursos.core.api.permissions import IsStaff
 from tecnocursos.core.api.schema import error_response
 from tecnocursos.core.exceptions import ApplicationError
 from tecnocursos.core.selectors import user_get_active
+from tecnocursos.core.types import AuthenticatedRequest
 
 
 @access(Audience.STAFF)
@@ -31,14 +32,14 @@ class StatsApi(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(responses=StatsSerializer, summary="WebSocket statistics across every server process")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(StatsSerializer(presence.stats()).data)
 
 
 @access(Audience.USER)
 class RoomsApi(APIView):
     @extend_schema(responses=RoomPresenceSerializer(many=True), summary="Rooms with live members")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         rooms = selectors.rooms_visible(user=request.user, rooms=presence.rooms())
         return Response(RoomPresenceSerializer(rooms, many=True).data)
 
@@ -49,7 +50,7 @@ class BroadcastApi(APIView):
 
     @extend_schema(request=BroadcastSerializer, responses={202: NotificationSerializer},
                    summary="A notification with broadcast: true to every connected user")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = BroadcastSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         notification = services.broadcast_send(sender=request.user, **serializer.validated_data)
@@ -77,14 +78,14 @@ class NotificationListCreateApi(APIView):
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
         summary="The caller's own notifications, newest first",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         queryset = selectors.notification_list(user=request.user, unread=_unread_param(request))
         return paginated_response(request, self, queryset, NotificationSerializer)
 
     @extend_schema(request=NotificationCreateSerializer,
                    responses={201: NotificationSerializer, 404: error_response(404, "No active user with that id.")},
                    summary="Send a notification to a user (staff): pushed live and kept")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = NotificationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -100,7 +101,7 @@ class NotificationReadApi(APIView):
     @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer,
                    operation_id="notifications_mark_read",
                    summary="Mark the caller's notifications read (the given ids, or all)")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = NotificationReadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         updated = services.notification_mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
@@ -111,7 +112,7 @@ class NotificationReadApi(APIView):
 class NotificationDetailReadApi(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, operation_id="notification_mark_read",
                    summary="Mark one notification read")
-    def post(self, request: Request, notification_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, notification_id: int) -> Response:
         notification = selectors.notification_get(user=request.user, notification_id=notification_id)
         services.notification_mark_read(user=request.user, ids=[notification.id])
         notification.refresh_from_db()

@@ -14,12 +14,20 @@ neither is the layer's:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels.consumer import get_handler_name
 
+if TYPE_CHECKING:
+    from asgiref.typing import WebSocketConnectEvent, WebSocketDisconnectEvent
+    from channels.generic.websocket import AsyncWebsocketConsumer
 
-class FanoutDispatchMixin:
+    _ConsumerBase = AsyncWebsocketConsumer  # what the mixin is mixed into, for the type checker
+else:
+    _ConsumerBase = object
+
+
+class FanoutDispatchMixin(_ConsumerBase):
     """Serve socket-only group events on the fan-out fast path.
 
     Put it before the Channels consumer class in the bases. Handlers of the event types
@@ -32,11 +40,11 @@ class FanoutDispatchMixin:
 
     _fanout_live = False  # until connect() has run, group messages wait in the queue
 
-    async def websocket_connect(self, message: dict[str, Any]) -> None:
-        attach = getattr(self.channel_layer, "attach_direct", None)  # type: ignore[attr-defined]
+    async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
+        attach = getattr(self.channel_layer, "attach_direct", None)
         if attach is not None:  # other layers: only the dispatch shortcut below applies
-            await attach(self.channel_name, self.socket_only_events, self._direct)  # type: ignore[attr-defined]
-        await super().websocket_connect(message)  # type: ignore[misc]
+            await attach(self.channel_name, self.socket_only_events, self._direct)
+        await super().websocket_connect(message)
         self._fanout_live = True
 
     async def _direct(self, message: dict[str, Any]) -> bool:
@@ -47,13 +55,13 @@ class FanoutDispatchMixin:
         await self._serve_socket_only(message)
         return True
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+    async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         try:
-            await super().websocket_disconnect(message)  # type: ignore[misc]
+            await super().websocket_disconnect(message)
         finally:
-            detach = getattr(self.channel_layer, "detach_direct", None)  # type: ignore[attr-defined]
+            detach = getattr(self.channel_layer, "detach_direct", None)
             if detach is not None:
-                detach(self.channel_name)  # type: ignore[attr-defined]
+                detach(self.channel_name)
 
     async def _serve_socket_only(self, message: dict[str, Any]) -> None:
         await getattr(self, get_handler_name(message))(message)
@@ -62,4 +70,4 @@ class FanoutDispatchMixin:
         if message.get("type") in self.socket_only_events:
             await self._serve_socket_only(message)
             return
-        await super().dispatch(message)  # type: ignore[misc]
+        await super().dispatch(message)

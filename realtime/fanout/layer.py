@@ -67,7 +67,7 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self.direct: dict[str, _Direct] = {}
-        self._shards = [FanoutShardConnection(shard.host, self) for shard in self._shards]
+        self._shards: list[FanoutShardConnection] = [FanoutShardConnection(shard.host, self) for shard in self._shards]
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = BoundedQueue(self.capacity)
@@ -116,9 +116,11 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
                     direct.append((target.callback, queue))
                     continue
             queue.put_nowait(data)
+        if message is None:  # no member is served directly
+            return
         for callback, queue in direct:
             try:
-                if not await callback(message):  # type: ignore[arg-type]
+                if not await callback(message):
                     queue.put_nowait(data)
             except Exception:  # one socket's failure must not stop the others' delivery
                 logger.exception("direct delivery of a group message failed")

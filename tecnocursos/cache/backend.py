@@ -49,7 +49,8 @@ def _parse_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     unknown = set(options) - set(_OPTIONS) - set(_STAMPEDE_OPTIONS)
     if unknown:
         raise ImproperlyConfigured(f"unknown HierarchicalCacheBackend OPTIONS: {sorted(unknown)}")
-    engine_kwargs, stampede_kwargs = {}, {}
+    engine_kwargs: dict[str, Any] = {}
+    stampede_kwargs: dict[str, Any] = {}
     for table, target in ((_OPTIONS, engine_kwargs), (_STAMPEDE_OPTIONS, stampede_kwargs)):
         for name, (kwarg, kind) in table.items():
             if name in options:
@@ -77,7 +78,7 @@ def shared_engine(location: str | None, namespace: str, options: dict[str, Any])
 class HierarchicalCacheBackend(BaseCache):
     def __init__(self, server: str | Sequence[str] | None, params: dict[str, Any]):
         super().__init__(params)
-        if isinstance(server, (list, tuple)):
+        if server is not None and not isinstance(server, str):  # a LOCATION list: its first server
             server = server[0] if server else None
         # A namespace is required: clear() deletes by prefix, never the whole Redis database.
         self.key_prefix = self.key_prefix or "cache"

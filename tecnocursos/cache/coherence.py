@@ -95,7 +95,7 @@ class Listener(threading.Thread):
 
     def _listen(self) -> None:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1.0, health_check_interval=5)
-        pubsub = client.pubsub()
+        pubsub = client.pubsub()  # type: ignore[no-untyped-call]  # redis-py leaves Redis.pubsub unannotated
         try:
             pubsub.subscribe(self.channel)
             while not self._stop_event.is_set():

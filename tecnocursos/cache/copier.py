@@ -57,35 +57,35 @@ def plan(value: Any, max_nodes: int = MAX_NODES) -> tuple[Copier | None, int]:
 
 
 def _copy_list_with(each: Copier) -> Copier:
-    def copy(items: list) -> list:
+    def copy(items: list[Any]) -> list[Any]:
         return list(map(each, items))
 
     return copy
 
 
 def _copy_list_mixed(plans: tuple[Copier | None, ...]) -> Copier:
-    def copy(items: list) -> list:
+    def copy(items: list[Any]) -> list[Any]:
         return [item if each is None else each(item) for each, item in zip(plans, items, strict=True)]
 
     return copy
 
 
 def _copy_tuple_one(index: int, each: Copier) -> Copier:
-    def copy(items: tuple) -> tuple:
+    def copy(items: tuple[Any, ...]) -> tuple[Any, ...]:
         return (*items[:index], each(items[index]), *items[index + 1 :])
 
     return copy
 
 
 def _copy_tuple(plans: tuple[Copier | None, ...]) -> Copier:
-    def copy(items: tuple) -> tuple:
+    def copy(items: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple([item if each is None else each(item) for each, item in zip(plans, items, strict=True)])
 
     return copy
 
 
 def _copy_dict_one(key: Any, each: Copier) -> Copier:
-    def copy(mapping: dict) -> dict:
+    def copy(mapping: dict[Any, Any]) -> dict[Any, Any]:
         new = mapping.copy()
         new[key] = each(mapping[key])
         return new
@@ -94,7 +94,7 @@ def _copy_dict_one(key: Any, each: Copier) -> Copier:
 
 
 def _copy_dict_some(subs: tuple[tuple[Any, Copier], ...]) -> Copier:
-    def copy(mapping: dict) -> dict:
+    def copy(mapping: dict[Any, Any]) -> dict[Any, Any]:
         new = mapping.copy()
         for key, each in subs:
             new[key] = each(mapping[key])
@@ -103,11 +103,11 @@ def _copy_dict_some(subs: tuple[tuple[Any, Copier], ...]) -> Copier:
     return copy
 
 
-def _list_of_dicts(rows: list) -> list:
+def _list_of_dicts(rows: list[dict[Any, Any]]) -> list[dict[Any, Any]]:
     return list(map(dict.copy, rows))
 
 
-def _list_of_lists(rows: list) -> list:
+def _list_of_lists(rows: list[list[Any]]) -> list[list[Any]]:
     return list(map(list.copy, rows))
 
 
@@ -124,9 +124,9 @@ class _Walk:
         self.seen: set[int] = set()
         # Plans by shape, so that 100 rows of the same shape share one plan and a list of
         # them copies with one `map` (and the plan's memory doesn't grow with the rows).
-        self.shapes: dict[tuple, Copier] = {}
+        self.shapes: dict[tuple[Any, ...], Copier] = {}
 
-    def shaped(self, shape: tuple, make: Callable[..., Copier], *args: Any) -> Copier:
+    def shaped(self, shape: tuple[Any, ...], make: Callable[..., Copier], *args: Any) -> Copier:
         copier = self.shapes.get(shape)
         if copier is None:
             copier = self.shapes[shape] = make(*args)
@@ -171,7 +171,7 @@ class _Walk:
                 raise Unsupported(f"set member of type {type(item).__name__}")
         return set.copy if kind is set else None
 
-    def plan_dict(self, value: dict, depth: int) -> Copier:
+    def plan_dict(self, value: dict[Any, Any], depth: int) -> Copier:
         if not _all_atoms(map(type, value)):
             for key in value:
                 if type(key) not in ATOMS and (type(key) is not tuple or self.plan(key, depth) is not None):
@@ -192,7 +192,7 @@ class _Walk:
         subs_t = tuple(subs)
         return self.shaped(("d", subs_t), _copy_dict_some, subs_t)
 
-    def plan_sequence(self, value: list | tuple, kind: type, count: int, depth: int) -> Copier | None:
+    def plan_sequence(self, value: list[Any] | tuple[Any, ...], kind: type, count: int, depth: int) -> Copier | None:
         if _all_atoms(map(type, value)):
             return list.copy if kind is list else None
         if kind is list and depth <= MAX_DEPTH:

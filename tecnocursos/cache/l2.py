@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 log = logging.getLogger("tecnocursos.cache")
+
+T = TypeVar("T")
 
 _REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -116,7 +118,8 @@ class RedisTier:
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
-        self._execute = self.client.execute_command  # Redis.get minus one Python call
+        # Redis.get minus one Python call; only GET goes through it, and replies are not decoded.
+        self._get_raw: Callable[[str, str], bytes | None] = self.client.execute_command
         self._on_down = on_down
         self._on_up = on_up
         self._state_lock = threading.Lock()
@@ -168,7 +171,7 @@ class RedisTier:
         if self._on_up:
             self._on_up()
 
-    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self._enter()
         try:
             result = fn(*args, **kwargs)
@@ -193,7 +196,7 @@ class RedisTier:
         if self._retry_at:
             self._enter()
         try:
-            raw = self._execute("GET", key)
+            raw = self._get_raw("GET", key)
         except _REDIS_DOWN as exc:
             raise self._failed(exc) from None
         if self._retry_at:
@@ -201,7 +204,8 @@ class RedisTier:
         return raw
 
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
-        return self.run(self.client.mget, keys)
+        # Replies are not decoded (no decode_responses): bytes, whatever redis-py's annotation allows.
+        return cast("list[bytes | None]", self.run(self.client.mget, keys))
 
     def write(
         self,

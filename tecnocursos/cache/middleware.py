@@ -18,12 +18,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
+
+from tecnocursos.cache.backend import HierarchicalCacheBackend
 
 _CACHEABLE_METHODS = ("GET", "HEAD")
 _SKIPPED_HEADERS = {"set-cookie", "content-length", "x-cache", "date"}
@@ -52,6 +55,29 @@ def cache_response(
         return view
 
     return decorate
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What process_view leaves on the request for __call__ to store after a miss."""
+
+    key: str
+    options: ResponseCacheOptions
+    tags: list[str]
+
+
+if TYPE_CHECKING:
+
+    class _CachingRequest(HttpRequest):
+        _response_cache: _Pending | None  # set by process_view on cacheable views
+
+
+def _backend(alias: str) -> HierarchicalCacheBackend:
+    backend = caches[alias]
+    if not isinstance(backend, HierarchicalCacheBackend):  # entries need tags, or invalidation misses them
+        raise ImproperlyConfigured(f"@cache_response needs the HierarchicalCacheBackend; {alias!r} is "
+                                   f"{type(backend).__name__}")
+    return backend
 
 
 def _options(view_func: Any) -> ResponseCacheOptions | None:
@@ -96,15 +122,15 @@ class ResponseCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        pending = getattr(request, "_response_cache", None)
+        pending: _Pending | None = getattr(request, "_response_cache", None)  # absent: not a cacheable view
         if pending is None:
             return response
-        key, options, tags = pending
         if response.status_code == 200 and not response.streaming and not response.cookies:
             etag = _etag(response.content)
             headers = [(k, v) for k, v in response.items() if k.lower() not in _SKIPPED_HEADERS]
             entry = {"content": response.content, "headers": headers, "etag": etag}
-            caches[options.cache_alias].set(key, entry, options.ttl_seconds, tags=tags)
+            _backend(pending.options.cache_alias).set(pending.key, entry, pending.options.ttl_seconds,
+                                                      tags=pending.tags)
             response["ETag"] = etag
             response["X-Cache"] = "MISS"
             if _matches(request.headers.get("If-None-Match", ""), etag):
@@ -113,7 +139,7 @@ class ResponseCacheMiddleware:
         return response
 
     def process_view(
-        self, request: HttpRequest, view_func: Any, view_args: tuple, view_kwargs: dict[str, Any]
+        self, request: _CachingRequest, view_func: Any, view_args: tuple[Any, ...], view_kwargs: dict[str, Any]
     ) -> HttpResponse | None:
         if request.method not in _CACHEABLE_METHODS:
             return None
@@ -127,10 +153,10 @@ class ResponseCacheMiddleware:
         query = urlencode(sorted(request.GET.lists()), doseq=True)
         key = f"resp:{who}:{request.path}?{query}|{accept}"
         tags = options.tags(request, **view_kwargs) if callable(options.tags) else options.tags
-        request._response_cache = (key, options, list(tags))
+        request._response_cache = _Pending(key, options, list(tags))
         if "no-cache" in request.headers.get("Cache-Control", "").lower():
             return None
-        entry = caches[options.cache_alias].get(key)
+        entry = _backend(options.cache_alias).get(key)
         if entry is None:
             return None
         request._response_cache = None  # a hit: nothing to store afterwards

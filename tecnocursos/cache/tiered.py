@@ -60,8 +60,9 @@ class TieredCacheEngine:
         self.stats_interval = stats_interval
         self.retry_seconds = retry_seconds
         self._socket_timeout = socket_timeout
-        for name in COUNTERS:
-            setattr(self, name, 0)
+        # The COUNTERS (flushed to Redis with the stats).
+        self.l2_hits = self.l2_misses = self.promotions = 0
+        self.sets = self.deletes = self.invalidations = self.errors = 0
         self._flushed: dict[str, int] = dict.fromkeys(("l1_hits", "l1_misses", "evictions", *COUNTERS), 0)
         self._pending: set[str] = set()
         self._pending_overflow = False
@@ -163,6 +164,8 @@ class TieredCacheEngine:
             return
         if pickled is None:
             # Plain integers (INCRBY-able) carry no expiry field: ask Redis for the TTL.
+            if self.l2 is None:
+                return
             try:
                 left_ms = self.l2.client.pttl(key)
             except Exception:
@@ -183,6 +186,8 @@ class TieredCacheEngine:
     def _drop_corrupt(self, key: str, exc: Exception) -> None:
         self.errors += 1
         log.warning("cache: unreadable value under %r (%s); deleting it", key, exc)
+        if self.l2 is None:  # only values read from L2 are decoded
+            return
         try:
             self.l2.delete([key], channel=self.channel, message=coherence.key_messages(self.origin, [key])[0])
         except Unavailable:
@@ -309,7 +314,7 @@ class TieredCacheEngine:
         if value is MISSING:
             raise ValueError(f"Key {key!r} not found")
         ttl = self.l1.peek_ttl(key)
-        new = value + delta
+        new: int = value + delta
         self.l1.set(key, new, None if ttl is MISSING else ttl)
         self._remember([key])
         return new
@@ -441,6 +446,9 @@ class TieredCacheEngine:
 
     def _replay_pending(self) -> None:
         """Redis is back: delete in L2 what changed here meanwhile, and tell the others."""
+        l2 = self.l2
+        if l2 is None:  # L2's own callback: it exists
+            return
         with self._pending_lock:
             pending, overflow = self._pending, self._pending_overflow
             self._pending, self._pending_overflow = set(), False
@@ -453,11 +461,11 @@ class TieredCacheEngine:
             tags = [k[5:] for k in pending if k.startswith("\0tag:")]
             keys = [k for k in pending if not k.startswith("\0tag:")]
             if tags:
-                keys += self.l2.invalidate_tags(self._tag_keys(tags))
+                keys += l2.invalidate_tags(self._tag_keys(tags))
             if keys:
                 for i in range(0, len(keys), 500):
                     chunk = keys[i : i + 500]
-                    self.l2.delete(chunk, channel=self.channel, message=coherence.key_messages(self.origin, chunk)[0])
+                    l2.delete(chunk, channel=self.channel, message=coherence.key_messages(self.origin, chunk)[0])
             log.warning("cache: replayed %d changes made while Redis was down", len(pending))
         except Unavailable:
             self._remember(pending)
@@ -503,7 +511,9 @@ class TieredCacheEngine:
             counters, snapshots = self.l2.read_stats(self.stats_key, self.procs_key)
         except Unavailable:
             return None
-        now, live, stale = time.time(), [], []
+        now = time.time()
+        live: list[tuple[bytes, dict[str, Any]]] = []
+        stale: list[tuple[bytes, dict[str, Any]]] = []
         for field, raw in snapshots.items():
             snap = json.loads(raw)
             (live if now - snap["reported_at"] < _SNAPSHOT_MAX_AGE else stale).append((field, snap))

@@ -9,15 +9,18 @@ socket whose token expires is the consumer's job: it knows when it is open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
+
+from tecnocursos.core.types import User
 
 SUBPROTOCOL = "access_token"
 
@@ -35,22 +38,38 @@ def token_from_scope(scope: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 @database_sync_to_async
-def _user_for(user_id: Any):  # noqa: ANN202
-    user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+def _user_for(user_id: Any) -> User | None:
+    user = User.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
     return user if user is not None and user.is_active else None
 
 
-async def authenticate(token: str | None) -> tuple[Any, int | None]:
+async def authenticate(token: str | None) -> tuple[User | AnonymousUser, int | None]:
     if not token:
         return AnonymousUser(), None
     try:
-        access = AccessToken(token)
+        # simplejwt annotates its argument as a Token object, but it takes (and decodes) the encoded JWT.
+        access = AccessToken(token)  # type: ignore[arg-type]
     except TokenError:
         return AnonymousUser(), None
     user = await _user_for(access.get(api_settings.USER_ID_CLAIM))
     if user is None:
         return AnonymousUser(), None
     return user, int(access["exp"])
+
+
+@dataclass(frozen=True)
+class SocketAuth:
+    """What JWTAuthMiddleware put in a socket's scope, typed."""
+
+    user: User | None  # None: anonymous (no token, a bad one, or an inactive user)
+    token_exp: int | None
+    subprotocol: str | None
+
+
+def socket_auth(scope: Mapping[str, Any]) -> SocketAuth:
+    user = scope.get("user")
+    return SocketAuth(user=user if isinstance(user, User) else None, token_exp=scope.get("token_exp"),
+                      subprotocol=scope.get("subprotocol"))
 
 
 class JWTAuthMiddleware:

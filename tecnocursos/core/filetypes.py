@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 CHUNK = 1024 * 1024
 
@@ -59,8 +59,14 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
+class ByteStream(Protocol):
+    """What `inspect` reads from: a binary file, Django's FieldFile, an in-memory buffer."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 def inspect(
-    stream: BinaryIO,
+    stream: ByteStream,
     *,
     text_limit: int,
     on_progress: Callable[[int], None] | None = None,

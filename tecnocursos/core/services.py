@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import PurePath
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -16,11 +17,12 @@ from tecnocursos.core import filetypes
 from tecnocursos.core.exceptions import ApplicationError, PayloadTooLarge
 from tecnocursos.core.models import Course, Upload
 from tecnocursos.core.progress import report_progress
+from tecnocursos.core.types import User
 
 logger = logging.getLogger(__name__)
 
 
-def course_create(*, owner: AbstractBaseUser, title: str, description: str = "", is_published: bool = False) -> Course:
+def course_create(*, owner: User, title: str, description: str = "", is_published: bool = False) -> Course:
     return Course.objects.create(owner=owner, title=title, description=description, is_published=is_published)
 
 
@@ -42,7 +44,7 @@ def _check_extension(name: str) -> None:
         )
 
 
-def upload_create(*, owner: AbstractBaseUser, file: UploadedFile, course: Course | None = None) -> Upload:
+def upload_create(*, owner: User, file: UploadedFile, course: Course | None = None) -> Upload:
     """Store the file and queue its processing once the row is committed."""
     upload_check_size(file.size)
     _check_extension(file.name or "")
@@ -117,7 +119,7 @@ def upload_process(*, upload_id: int) -> Upload | None:
     return upload
 
 
-def _finish_failed(upload: Upload, reason: str, progress) -> Upload:  # noqa: ANN001
+def _finish_failed(upload: Upload, reason: str, progress: Callable[[int, str, str], None]) -> Upload:
     upload.status = Upload.Status.FAILED
     upload.failure_reason = reason[:2000]
     upload.finished_at = timezone.now()
@@ -145,7 +147,7 @@ def upload_requeue_stale(*, older_than_seconds: int = 900, max_attempts: int = 3
             status=Upload.Status.PENDING, started_at=None
         )
         for upload_id in ids:
-            transaction.on_commit(lambda upload_id=upload_id: process_upload.delay(upload_id))
+            transaction.on_commit(partial(process_upload.delay, upload_id))
     return {"requeued": requeued, "failed": failed}
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         user: User
 
     class AuthenticatedHttpRequest(HttpRequest):
-        user: User  # type: ignore[assignment]
+        user: User
 
 else:
     AuthenticatedRequest = Request

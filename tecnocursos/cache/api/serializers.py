@@ -39,7 +39,9 @@ class CacheStatsSerializer(serializers.Serializer):
     sets = serializers.IntegerField()
     deletes = serializers.IntegerField()
     invalidations = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # The metaclass takes declared fields out of the class, so this does not shadow `Serializer.errors`;
+    # the stubs cannot see that.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
     processes = serializers.ListField(child=serializers.DictField())
     health = serializers.DictField()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -32,6 +32,12 @@ class Audience(StrEnum):
     STAFF = "staff"  # user.is_staff; anonymous -> 401, other users -> 403
     STAFF_PAGE = "staff_page"  # an HTML page for staff sessions; others are redirected to log in
     STAFF_OR_TOKEN = "staff_or_token"  # staff, or a bearer token from settings (scrapers)
+
+
+class _Declared(Protocol):
+    """A view once `access` has declared it: the attribute `access_rules` reads."""
+
+    access_rules: dict[str, Audience]
 
 
 def access(default: Audience | None = None, **methods: Audience) -> Callable[[V], V]:
@@ -47,7 +53,7 @@ def access(default: Audience | None = None, **methods: Audience) -> Callable[[V]
         raise ValueError("access() needs an audience")
 
     def declare(view: V) -> V:
-        view.access_rules = rules  # type: ignore[attr-defined]
+        cast(_Declared, view).access_rules = rules
         return view
 
     return declare

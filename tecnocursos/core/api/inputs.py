@@ -12,11 +12,16 @@ dropped in silence); the schema says so with `additionalProperties: false`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import QueryDict
 from rest_framework import relations, serializers
 from rest_framework.fields import Field
+
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer[Any]  # what the mixin is mixed into, for the type checker
+else:
+    _SerializerBase = object
 
 
 def _expected(field: Field) -> tuple[tuple[type, ...], str] | None:
@@ -62,11 +67,10 @@ def type_errors(field: Field, value: Any) -> list[str]:
     return []
 
 
-class StrictTypes:
+class StrictTypes(_SerializerBase):
     # Mixed into a Serializer or ModelSerializer that reads request bodies. (A comment, not a
     # docstring: drf-spectacular would show a docstring as every subclass's description.)
 
-    fields: Any
     rejects_unknown_fields = True  # read by the schema generator: additionalProperties: false
 
     def to_internal_value(self, data: Any) -> Any:
@@ -90,7 +94,7 @@ class StrictTypes:
             }
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 class InputSerializer(StrictTypes, serializers.Serializer):

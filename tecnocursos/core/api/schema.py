@@ -75,7 +75,8 @@ class AutoSchema(openapi.AutoSchema):
         audience = self._audience()
         return {**super().get_extensions(), **({"x-access": str(audience)} if audience else {})}
 
-    def get_description(self) -> str:
+    # drf-spectacular's AutoSchema itself drops the (path, method) of DRF's ViewInspector here.
+    def get_description(self) -> str:  # type: ignore[override]
         description = super().get_description()
         audience = self._audience()
         if audience is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -22,11 +23,19 @@ from rest_framework.throttling import BaseThrottle
 logger = logging.getLogger(__name__)
 
 
+def _username_key(request: Request) -> str | None:
+    # The body may be any JSON (a list, a string): only an object carries a username.
+    data = request.data
+    username = data.get("username") if isinstance(data, Mapping) else None
+    if isinstance(username, str) and username:
+        return f"login-fail:user:{username.strip().lower()[:150]}"
+    return None
+
+
 def _keys(request: Request, ident: str | None) -> list[tuple[str, int]]:
     keys = [(f"login-fail:addr:{ident}", settings.LOGIN_FAILURES_PER_ADDRESS)]
-    username = request.data.get("username") if hasattr(request.data, "get") else None
-    if isinstance(username, str) and username:
-        keys.append((f"login-fail:user:{username.strip().lower()[:150]}", settings.LOGIN_FAILURES_PER_USERNAME))
+    if (user_key := _username_key(request)) is not None:
+        keys.append((user_key, settings.LOGIN_FAILURES_PER_USERNAME))
     return keys
 
 
@@ -60,9 +69,9 @@ class LoginFailureThrottle(BaseThrottle):
             logger.warning("login throttle: cache unavailable, failure not counted", exc_info=True)
 
     def record_success(self, request: Request) -> None:
-        username = request.data.get("username")
-        if isinstance(username, str):
+        user_key = _username_key(request)
+        if user_key is not None:
             try:
-                cache.delete_many([f"login-fail:user:{username.strip().lower()[:150]}:{s}" for s in ("count", "reset")])
+                cache.delete_many([f"{user_key}:{s}" for s in ("count", "reset")])
             except Exception:
                 logger.warning("login throttle: cache unavailable", exc_info=True)

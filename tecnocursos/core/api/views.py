@@ -27,6 +27,7 @@ from tecnocursos.core.api.serializers import (
 )
 from tecnocursos.core.api.throttles import LoginFailureThrottle
 from tecnocursos.core.exceptions import ApplicationError
+from tecnocursos.core.types import AuthenticatedRequest
 
 
 @access(Audience.PUBLIC)
@@ -77,7 +78,7 @@ class UploadListCreateApi(APIView):
     pagination_class = Pagination
 
     @extend_schema(responses=UploadSerializer(many=True), summary="The caller's uploads (staff: all), newest first")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return paginated_response(request, self, selectors.upload_list(user=request.user), UploadSerializer)
 
     @extend_schema(
@@ -89,7 +90,7 @@ class UploadListCreateApi(APIView):
         },
         summary="Upload a file; processing runs in the background and reports `progress` events",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         # Refuse an oversized body before reading it.
         length = request.META.get("CONTENT_LENGTH")
         services.upload_check_size(int(length) - 64 * 1024 if length and length.isdigit() else None)
@@ -107,7 +108,7 @@ class UploadListCreateApi(APIView):
 @access(Audience.USER)
 class UploadDetailApi(APIView):
     @extend_schema(responses=UploadDetailSerializer, summary="One upload, with its extracted text")
-    def get(self, request: Request, upload_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, upload_id: int) -> Response:
         upload = selectors.upload_get(user=request.user, upload_id=upload_id)
         return Response(UploadDetailSerializer(upload).data)
 
@@ -117,11 +118,11 @@ class CourseListCreateApi(APIView):
     pagination_class = Pagination
 
     @extend_schema(responses=CourseSerializer(many=True), summary="Courses the caller may see")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return paginated_response(request, self, selectors.course_list(user=request.user), CourseSerializer)
 
     @extend_schema(request=CourseSerializer, responses={201: CourseSerializer}, summary="Create a course")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = CourseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         course = services.course_create(owner=request.user, **serializer.validated_data)
@@ -131,7 +132,7 @@ class CourseListCreateApi(APIView):
 @access(Audience.USER)
 class CourseDetailApi(APIView):
     @extend_schema(responses=CourseSerializer, summary="One course")
-    def get(self, request: Request, course_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, course_id: int) -> Response:
         return Response(CourseSerializer(selectors.course_get(user=request.user, course_id=course_id)).data)
 
 
