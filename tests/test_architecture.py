@@ -21,9 +21,6 @@ ALLOWED = {
 # Composition roots wire every app together.
 ROOTS = {"tecnocursos/urls.py", "tecnocursos/asgi.py"}
 # Being rewritten as classes (issue 8, part 4): their mypy errors leave with the rewrite.
-MYPY_PENDING = ("tecnocursos/cache/decorators.py", "tecnocursos/cache/stampede.py")
-
-
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
@@ -63,6 +60,4 @@ def test_the_code_is_mypy_clean():
     # The Django plugin imports the settings, which want a SECRET_KEY when DEBUG is off.
     env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY") or "mypy-only"}
     result = subprocess.run([sys.executable, "-m", "mypy", *APPS], cwd=ROOT, capture_output=True, text=True, env=env)
-    assert result.returncode in (0, 1), result.stdout + result.stderr  # 2: mypy itself could not run
-    errors = [line for line in result.stdout.splitlines() if ": error:" in line and not line.startswith(MYPY_PENDING)]
-    assert errors == [], result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
