@@ -189,7 +189,7 @@ def zipf_hit_rate(url: str, namespace: str) -> tuple[float, float, float]:
                 lru[key] = f"value {i}"
         engine = ours.engine
         l1_rate = engine.l1.hits / requests
-        overall = (engine.l1.hits + engine.l2_hits) / requests
+        overall = (engine.l1.hits + engine.counts.l2_hits) / requests
     finally:
         ours.clear()
         engine.l2.client.delete(engine.stats_key, engine.procs_key)

@@ -132,7 +132,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, Celery broker and cache ------------------------------
 # Unset: the embedded server's socket under var/, started by the entry points (bootstrap.py).
 REDIS_URL = env.str("REDIS_URL", default="") or embedded_redis.url(VAR_DIR)
-REDIS = RedisUrls.parse(REDIS_URL)
+try:
+    REDIS = RedisUrls.parse(REDIS_URL)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
 EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 # Keeps several deployments (or test runs) apart on one shared Redis.
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="tc")

@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from time import monotonic
 from typing import Any
 
@@ -28,7 +29,22 @@ from tecnocursos.cache.l2 import RedisTier, Unavailable
 
 log = logging.getLogger("tecnocursos.cache")
 
-COUNTERS = ("l2_hits", "l2_misses", "promotions", "sets", "deletes", "invalidations", "errors")
+
+
+@dataclass
+class Counters:
+    """What this process's engine did since it started; flushed to Redis with the stats."""
+
+    l2_hits: int = 0
+    l2_misses: int = 0
+    promotions: int = 0
+    sets: int = 0
+    deletes: int = 0
+    invalidations: int = 0
+    errors: int = 0
+
+
+COUNTERS = tuple(field.name for field in fields(Counters))
 _PENDING_LIMIT = 10_000  # keys changed during an outage; beyond this, recovery clears all
 _SNAPSHOT_MAX_AGE = 30.0  # seconds: a process that stopped reporting is left out of stats
 _engines: weakref.WeakSet[TieredCacheEngine] = weakref.WeakSet()
@@ -60,9 +76,7 @@ class TieredCacheEngine:
         self.stats_interval = stats_interval
         self.retry_seconds = retry_seconds
         self._socket_timeout = socket_timeout
-        # The COUNTERS (flushed to Redis with the stats).
-        self.l2_hits = self.l2_misses = self.promotions = 0
-        self.sets = self.deletes = self.invalidations = self.errors = 0
+        self.counts = Counters()
         self._flushed: dict[str, int] = dict.fromkeys(("l1_hits", "l1_misses", "evictions", *COUNTERS), 0)
         self._pending: set[str] = set()
         self._pending_overflow = False
@@ -107,14 +121,14 @@ class TieredCacheEngine:
         except Unavailable:
             return default
         if raw is None:
-            self.l2_misses += 1
+            self.counts.l2_misses += 1
             return default
         try:
             value, expiry_ms, pickled = self.codec.decode(raw)
         except CorruptValue as exc:
             self._drop_corrupt(key, exc)
             return default
-        self.l2_hits += 1
+        self.counts.l2_hits += 1
         if l1.max_items > 0:
             self._promote(key, value, expiry_ms, pickled, generation)
         return value
@@ -137,14 +151,14 @@ class TieredCacheEngine:
             return found
         for key, raw in zip(wanted, raws, strict=True):
             if raw is None:
-                self.l2_misses += 1
+                self.counts.l2_misses += 1
                 continue
             try:
                 value, expiry_ms, pickled = self.codec.decode(raw)
             except CorruptValue as exc:
                 self._drop_corrupt(key, exc)
                 continue
-            self.l2_hits += 1
+            self.counts.l2_hits += 1
             self._promote(key, value, expiry_ms, pickled, generation)
             found[key] = value
         return found
@@ -181,10 +195,10 @@ class TieredCacheEngine:
             ttl = self.l1_max_ttl
         self._ensure_listener()
         if self.l1.set(key, value, ttl, pickled=pickled, generation=generation):
-            self.promotions += 1
+            self.counts.promotions += 1
 
     def _drop_corrupt(self, key: str, exc: Exception) -> None:
-        self.errors += 1
+        self.counts.errors += 1
         log.warning("cache: unreadable value under %r (%s); deleting it", key, exc)
         if self.l2 is None:  # only values read from L2 are decoded
             return
@@ -210,7 +224,7 @@ class TieredCacheEngine:
             # L1 first: this process reads its own write even while Redis is down.
             self.l1.set(key, value, self._l1_ttl(ttl), pickled=pickled, tags=tags)
             items.append((key, raw))
-        self.sets += len(items)
+        self.counts.sets += len(items)
         self._write_l2(items, ttl, tags)
         return []
 
@@ -237,7 +251,7 @@ class TieredCacheEngine:
         if ttl is not None and ttl <= 0:
             self.delete(key)  # Django: add() with a non-positive timeout stores nothing
             return True
-        self.sets += 1
+        self.counts.sets += 1
         self._ensure_listener()
         self.l1.set(key, value, self._l1_ttl(ttl), pickled=pickled, tags=tags)
         self._publish_keys([key])
@@ -265,7 +279,7 @@ class TieredCacheEngine:
         if not keys:
             return 0
         local = self.l1.delete_many(keys)
-        self.deletes += len(keys)
+        self.counts.deletes += len(keys)
         if self.l2 is None:
             return local
         messages = coherence.key_messages(self.origin, keys)
@@ -326,18 +340,18 @@ class TieredCacheEngine:
             return 0
         removed = self.l1.invalidate_tags(tags)
         if self.l2 is None:
-            self.invalidations += removed
+            self.counts.invalidations += removed
             return removed
         try:
             keys = self.l2.invalidate_tags(self._tag_keys(tags))
         except Unavailable:
             self._remember_tags(tags)
-            self.invalidations += removed
+            self.counts.invalidations += removed
             return removed
         # Promoted entries don't know their tags in L1: evict by the keys Redis had.
         self.l1.delete_many(keys)
         self._publish_keys(keys)
-        self.invalidations += max(len(keys), removed)
+        self.counts.invalidations += max(len(keys), removed)
         return max(len(keys), removed)
 
     def clear(self) -> None:
@@ -472,7 +486,7 @@ class TieredCacheEngine:
 
     # -- stats and health ----------------------------------------------------------------
     def counters(self) -> dict[str, int]:
-        values = {name: getattr(self, name) for name in COUNTERS}
+        values = asdict(self.counts)
         values["l1_hits"] = self.l1.hits
         values["l1_misses"] = self.l1.misses
         values["evictions"] = self.l1.evictions

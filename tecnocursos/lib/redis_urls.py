@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
-from django.core.exceptions import ImproperlyConfigured
-
 
 @dataclass(frozen=True)
 class RedisUrls:
@@ -21,6 +19,6 @@ class RedisUrls:
         if parts.scheme == "unix":
             db = parse_qs(parts.query).get("db", ["0"])[0]
             return cls(redis_py=url, kombu=f"redis+socket://{parts.path}?virtual_host={db}")
-        raise ImproperlyConfigured(
+        raise ValueError(
             f"REDIS_URL must start with redis://, rediss:// or unix://, not {url!r}"
         )

@@ -158,13 +158,13 @@ def test_clear_removes_only_this_namespace(cache, make_cache):
 def test_an_l2_hit_is_promoted_with_its_remaining_ttl(cache):
     cache.set("k", {"v": 1}, 20)
     cache.engine.l1.clear()
-    hits_before = cache.engine.l2_hits
+    hits_before = cache.engine.counts.l2_hits
     assert cache.get("k") == {"v": 1}
-    assert cache.engine.l2_hits == hits_before + 1
-    assert cache.engine.promotions == 1
+    assert cache.engine.counts.l2_hits == hits_before + 1
+    assert cache.engine.counts.promotions == 1
     assert 15 < cache.engine.l1.peek_ttl(cache.make_key("k")) <= 20
     assert cache.get("k") == {"v": 1}
-    assert cache.engine.l2_hits == hits_before + 1  # served by L1 this time
+    assert cache.engine.counts.l2_hits == hits_before + 1  # served by L1 this time
 
 
 def test_large_values_are_compressed_in_redis(cache):
@@ -200,7 +200,7 @@ def test_a_corrupt_l2_entry_is_a_miss_and_is_deleted(cache):
     cache.engine.l2.client.set(cache.make_key("k"), b"\x02\x00\x00\x00\x00\x00\x00\x00\x00not zstd")
     assert cache.get("k", "default") == "default"
     assert l2_raw(cache, "k") is None
-    assert cache.engine.errors == 1
+    assert cache.engine.counts.errors == 1
     cache.engine.l2.client.set(cache.make_key("j"), b"\x07garbage")
     assert cache.get_many(["j"]) == {}
 

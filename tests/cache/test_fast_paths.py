@@ -115,4 +115,4 @@ def test_an_l2_hit_is_exactly_one_get(make_cache, monkeypatch):
     for key, value in values.items():
         assert cache.get(key) == value
     assert sent == ["GET", "GET", "GET"]  # no PTTL, no Lua, no stats per hit (L1 off: no promotion)
-    assert cache.engine.l2_hits == 3
+    assert cache.engine.counts.l2_hits == 3

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
 from tecnocursos.lib.redis_urls import RedisUrls
 
@@ -20,9 +19,16 @@ def test_redis_urls_for_a_unix_socket_are_spelled_for_kombu():
     assert urls.kombu == "redis+socket:///tmp/r.sock?virtual_host=3"
 
 
-def test_a_bad_redis_url_is_a_configuration_error():
-    with pytest.raises(ImproperlyConfigured):
+def test_a_bad_redis_url_is_refused():
+    with pytest.raises(ValueError, match="REDIS_URL"):
         RedisUrls.parse("http://nope")
+
+
+def test_a_bad_redis_url_is_a_configuration_error_at_start_up(tmp_path):
+    env = {**os.environ, "SECRET_KEY": "x" * 50, "REDIS_URL": "http://nope", "TECNOCURSOS_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", "import tecnocursos.settings"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "ImproperlyConfigured: REDIS_URL must start with" in result.stderr
 
 
 def test_settings_refuse_to_start_without_secret_key_in_production(tmp_path):
