@@ -1,0 +1,55 @@
+"""Monitoring fixtures: clean shared state (Redis keys, the process recorder, the health report)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import api_client_for, make_user
+
+
+def _delete_monitoring_keys() -> None:
+    from monitoring.redis_store import client, key
+
+    batch = list(client().scan_iter(match=key("*"), count=500))
+    if batch:
+        client().delete(*batch)
+
+
+@pytest.fixture(autouse=True)
+def clean_monitoring_state() -> Iterator[None]:
+    from monitoring import health
+    from monitoring.recorder import recorder
+
+    _delete_monitoring_keys()
+    recorder().aggregator.discard()
+    recorder().collecting = True
+    health.forget()
+    yield
+    recorder().aggregator.discard()
+    recorder().collecting = True
+    health.forget()
+    _delete_monitoring_keys()
+
+
+@pytest.fixture
+def flush() -> Any:
+    """Send this process's counts to Redis now, as the flush thread would."""
+    from monitoring.recorder import recorder
+
+    def run() -> None:
+        assert recorder().flush()
+
+    return run
+
+
+@pytest.fixture
+def staff_user(db) -> Any:
+    return make_user("monitor-staff", staff=True)
+
+
+@pytest.fixture
+def staff_api(staff_user) -> Any:
+    return api_client_for(staff_user)
