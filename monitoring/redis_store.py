@@ -118,7 +118,7 @@ def due_minutes(before: float) -> list[int]:
     return [int(m) for m in client().zrangebyscore(key("minutes"), "-inf", before)]
 
 
-def claim_minute(minute: int) -> str | None:
+def claim_minute(minute: int, *, now: float | None = None) -> str | None:
     """Take a minute's hash for the rollup (a rename: later flushes start a new hash).
 
     None when there is nothing to take (another run took it, or it expired).
@@ -131,7 +131,7 @@ def claim_minute(minute: int) -> str | None:
         c.rename(key("m", minute), claim)
     except redis.ResponseError:  # no such key
         return None
-    c.zadd(key("claims"), {claim: time.time()})
+    c.zadd(key("claims"), {claim: time.time() if now is None else now})
     return claim
 
 

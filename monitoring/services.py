@@ -149,7 +149,7 @@ def requests_rollup(*, now: float | None = None) -> int:
     for claim in redis_store.stale_claims(now - STALE_CLAIM_SECONDS):
         done += _apply_claim(claim)
     for minute in redis_store.due_minutes(now - 60 - _grace_seconds()):
-        claim = redis_store.claim_minute(minute)
+        claim = redis_store.claim_minute(minute, now=now)
         if claim is not None:
             done += _apply_claim(claim)
     return done
