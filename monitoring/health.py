@@ -14,18 +14,18 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connections
 
 from monitoring import redis_store
-from monitoring.recorder import server_id
 from tecnocursos.cache.selectors import cache_health
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
@@ -56,16 +56,25 @@ def check_database() -> str:
 
 
 def check_cache() -> str:
+    # A key nobody sets: an L1 miss, so a real round trip to L2 (which notices an outage).
+    caches["default"].get("monitoring:health:probe")
     health = cache_health()
     if health.get("status") != "ok":
         raise CheckFailed(f"L2 {health.get('l2')}, coherence {health.get('coherence')}")
     return f"L2 {health.get('l2')}"
 
 
-@cache
-def _health_channel() -> str:
-    # One channel per process, reused: a subscription per check would pile up.
-    return f"monitoring.health.{server_id()}"
+# One reply channel per event loop and layer, reused: a new one per check would leave a
+# subscription behind each time (pub/sub layers subscribe in new_channel()).
+_channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, str]] = weakref.WeakKeyDictionary()
+
+
+async def _reply_channel(layer: Any) -> str:
+    loop = asyncio.get_running_loop()
+    cached = _channels.get(loop)
+    if cached is None or cached[0] is not layer:
+        cached = _channels[loop] = (layer, await layer.new_channel("monitoring.health."))
+    return cached[1]
 
 
 async def _layer_round_trip(timeout: float) -> None:
@@ -73,17 +82,18 @@ async def _layer_round_trip(timeout: float) -> None:
     if layer is None:
         raise CheckFailed("no channel layer configured")
     token = uuid.uuid4().hex
-    channel = _health_channel()
 
-    async def receive_own() -> None:
+    async def round_trip() -> None:
+        channel = await _reply_channel(layer)
+        await layer.send(channel, {"type": "health.ping", "token": token})
         while (await layer.receive(channel)).get("token") != token:
             pass  # a late answer to an earlier check that timed out
 
-    async def round_trip() -> None:
-        await layer.send(channel, {"type": "health.ping", "token": token})
-        await receive_own()
-
-    await asyncio.wait_for(round_trip(), timeout)
+    try:
+        await asyncio.wait_for(round_trip(), timeout)
+    except BaseException:
+        _channels.pop(asyncio.get_running_loop(), None)  # a cancelled receive drops its channel
+        raise
 
 
 def check_channel_layer() -> str:

@@ -7,23 +7,28 @@ from typing import Any
 
 import pytest
 
+from tests.cache.conftest import private_redis  # noqa: F401 (a redis-server of our own, to stop)
 from tests.conftest import api_client_for, make_user
 
 
-def _delete_monitoring_keys() -> None:
-    from monitoring.redis_store import client, key
+def _delete_monitoring_keys(url: str) -> None:
+    from monitoring.redis_store import _client_for, key
 
-    batch = list(client().scan_iter(match=key("*"), count=500))
+    client = _client_for(url)
+    batch = list(client.scan_iter(match=key("*"), count=500))
     if batch:
-        client().delete(*batch)
+        client.delete(*batch)
 
 
 @pytest.fixture(autouse=True)
 def clean_monitoring_state() -> Iterator[None]:
+    from django.conf import settings
+
     from monitoring import health
     from monitoring.recorder import recorder
 
-    _delete_monitoring_keys()
+    url = settings.REDIS.redis_py  # tests may point settings at a dead Redis meanwhile
+    _delete_monitoring_keys(url)
     recorder().aggregator.discard()
     recorder().collecting = True
     health.forget()
@@ -31,7 +36,7 @@ def clean_monitoring_state() -> Iterator[None]:
     recorder().aggregator.discard()
     recorder().collecting = True
     health.forget()
-    _delete_monitoring_keys()
+    _delete_monitoring_keys(url)
 
 
 @pytest.fixture
