@@ -47,7 +47,7 @@ def user_id_of(request: HttpRequest) -> int | None:
     if user is None:
         return None
     if isinstance(user, SimpleLazyObject):
-        user = user._wrapped  # type: ignore[attr-defined]
+        user = user._wrapped
         if user is empty:
             return None  # nothing looked at the session user: don't query for it
     if not getattr(user, "is_authenticated", False):

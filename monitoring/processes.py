@@ -69,7 +69,7 @@ class ProcessFinder:
 
     def _ours(self, proc: psutil.Process) -> bool:
         try:
-            return os.path.realpath(proc.cwd()) == self.root
+            return bool(os.path.realpath(proc.cwd()) == self.root)
         except (psutil.Error, OSError):
             return False
 

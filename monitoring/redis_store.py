@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -45,6 +45,11 @@ def client() -> redis.Redis:
     return _client_for(settings.REDIS.redis_py)
 
 
+def _hash(name: str) -> dict[str, str]:
+    # decode_responses=True: keys and values are str, whatever the stubs say.
+    return cast(dict[str, str], client().hgetall(name))
+
+
 # --- the pause switch ------------------------------------------------------------------
 
 
@@ -54,7 +59,7 @@ def collecting() -> bool:
 
 
 def control_state() -> dict[str, Any]:
-    state = client().hgetall(key("control"))
+    state = _hash(key("control"))
     changed_at = state.get("changed_at")
     return {
         "collecting": state.get("collecting") != "0",
@@ -93,29 +98,28 @@ def flush(batch: Batch, *, server: str) -> None:
 
 
 def totals() -> dict[str, str]:
-    return client().hgetall(key("totals"))
+    return _hash(key("totals"))
 
 
 def pending_minute(minute: int) -> dict[str, str]:
     """The not yet rolled-up counts of one minute (for live views)."""
-    return client().hgetall(key("m", minute))
+    return _hash(key("m", minute))
 
 
 def websocket_events() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """(totals, per server) of the WebSocket event counters."""
-    c = client()
     prefix = key("ws", "srv", "")
     servers = {}
-    for name in c.scan_iter(match=prefix + "*", count=200):
-        servers[name[len(prefix):]] = c.hgetall(name)
-    return c.hgetall(key("ws", "total")), servers
+    for name in client().scan_iter(match=prefix + "*", count=200):
+        servers[str(name)[len(prefix):]] = _hash(str(name))
+    return _hash(key("ws", "total")), servers
 
 
 # --- rollup claims ---------------------------------------------------------------------
 
 
 def due_minutes(before: float) -> list[int]:
-    return [int(m) for m in client().zrangebyscore(key("minutes"), "-inf", before)]
+    return [int(cast(str, m)) for m in client().zrangebyscore(key("minutes"), "-inf", before)]
 
 
 def claim_minute(minute: int, *, now: float | None = None) -> str | None:
@@ -136,11 +140,11 @@ def claim_minute(minute: int, *, now: float | None = None) -> str | None:
 
 
 def stale_claims(older_than: float) -> list[str]:
-    return list(client().zrangebyscore(key("claims"), "-inf", older_than))
+    return [cast(str, claim) for claim in client().zrangebyscore(key("claims"), "-inf", older_than)]
 
 
 def claim_read(claim: str) -> dict[str, str]:
-    return client().hgetall(claim)
+    return _hash(claim)
 
 
 def claim_done(claim: str) -> None:
@@ -179,7 +183,7 @@ def workers(*, fresh_within: float) -> dict[str, float]:
     """Workers whose heartbeat is recent; older entries are removed."""
     c = client()
     now = time.time()
-    beats = {name: float(at) for name, at in c.hgetall(key("workers")).items()}
+    beats = {name: float(at) for name, at in _hash(key("workers")).items()}
     stale = [name for name, at in beats.items() if now - at > max(fresh_within * 10, 600)]
     if stale:
         c.hdel(key("workers"), *stale)

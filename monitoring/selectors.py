@@ -201,7 +201,7 @@ def active_users(*, start: date, end: date) -> int:
 def active_users_per_day(*, start: date, end: date) -> list[dict[str, Any]]:
     rows = (ActiveUserDay.objects.filter(day__gte=start, day__lte=end).values("day")
             .annotate(users=Count("user"), requests=Sum("requests")).order_by("day"))
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 def active_users_recent(*, minutes: int = 15) -> int:

@@ -98,9 +98,9 @@ def snapshot_collect(
     """
     if not force and not _collecting():
         return None
-    host = host or socket.gethostname()
+    hostname = host or socket.gethostname()
     cpu_start = time.process_time()
-    previous = SystemSnapshot.objects.filter(host=host).only("timestamp", "counters").first()
+    previous = SystemSnapshot.objects.filter(host=hostname).only("timestamp", "counters").first()
     reading = (reader or _read_machine)()
     # Queued-up runs (a busy worker) would give rates over a few milliseconds: skip them.
     min_spacing = float(settings.MONITORING_COLLECT_INTERVAL) / 2
@@ -110,7 +110,7 @@ def snapshot_collect(
     values = {**sample.values, **_extras()}
     values["collection_cpu_seconds"] = round(time.process_time() - cpu_start, 6)
     return SystemSnapshot.objects.create(
-        timestamp=_at(sample.at), host=host, interval_seconds=sample.interval,
+        timestamp=_at(sample.at), host=hostname, interval_seconds=sample.interval,
         mounts=sample.mounts, interfaces=sample.interfaces, processes=sample.processes,
         counters=sample.counters.to_json(), **{name: values.get(name) for name in SNAPSHOT_METRIC_NAMES},
     )
@@ -149,9 +149,9 @@ def requests_rollup(*, now: float | None = None) -> int:
     for claim in redis_store.stale_claims(now - STALE_CLAIM_SECONDS):
         done += _apply_claim(claim)
     for minute in redis_store.due_minutes(now - 60 - _grace_seconds()):
-        claim = redis_store.claim_minute(minute, now=now)
-        if claim is not None:
-            done += _apply_claim(claim)
+        taken = redis_store.claim_minute(minute, now=now)
+        if taken is not None:
+            done += _apply_claim(taken)
     return done
 
 
