@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from monitoring import histogram
+from monitoring.histogram import LATENCY_BOUNDS
 
 SEP = "|"
 MAX_LABEL = 200
@@ -225,24 +227,26 @@ class Aggregator:
         self, *, method: str, route: str, status: int, seconds: float, response_bytes: int = 0,
         user_id: int | None = None, db_queries: int = 0, db_seconds: float = 0.0,
     ) -> None:
-        at = self.clock()
-        minute = minute_of(at)
-        bucket = histogram.bucket_index(histogram.LATENCY_BOUNDS, seconds)
+        minute = int(self.clock() // 60) * 60
+        bucket = bisect_left(LATENCY_BOUNDS, seconds)
         key = (minute, method, route)
         with self._lock:
-            stats = self._batch.requests.get(key)
+            batch = self._batch
+            stats = batch.requests.get(key)
             if stats is None:
-                stats = self._batch.requests[key] = RequestStats()
+                stats = batch.requests[key] = RequestStats()
             stats.count += 1
-            stats.statuses[status] = stats.statuses.get(status, 0) + 1
+            statuses = stats.statuses
+            statuses[status] = statuses.get(status, 0) + 1
             stats.duration_us += int(seconds * 1_000_000)
             stats.histogram[bucket] += 1
             stats.response_bytes += response_bytes
-            stats.db_queries += db_queries
-            stats.db_time_us += int(db_seconds * 1_000_000)
+            if db_queries:
+                stats.db_queries += db_queries
+                stats.db_time_us += int(db_seconds * 1_000_000)
             if user_id is not None:
                 user_key = (minute, user_id)
-                self._batch.users[user_key] = self._batch.users.get(user_key, 0) + 1
+                batch.users[user_key] = batch.users.get(user_key, 0) + 1
 
     def record_task(self, *, task: str, state: str, seconds: float | None) -> None:
         key = (minute_of(self.clock()), label(task))

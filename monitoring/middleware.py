@@ -36,9 +36,7 @@ def route_of(request: HttpRequest) -> str:
     if match is None:
         static = getattr(settings, "STATIC_URL", None) or "/static/"
         return STATIC if request.path.startswith(static) else UNMATCHED
-    if match.url_name:
-        return label(match.view_name)
-    return label(match.route or UNMATCHED)
+    return label(match.view_name if match.url_name else (match.route or UNMATCHED))
 
 
 def user_id_of(request: HttpRequest) -> int | None:
@@ -57,9 +55,13 @@ def user_id_of(request: HttpRequest) -> int | None:
 
 
 def size_of(response: HttpResponseBase) -> int:
+    # CommonMiddleware (inside this one) has set Content-Length on every non-streaming
+    # response: reading it avoids joining the body into one more copy.
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit():
+        return int(length)
     if getattr(response, "streaming", False):
-        length = response.headers.get("Content-Length")
-        return int(length) if length and length.isdigit() else 0
+        return 0
     return len(getattr(response, "content", b""))
 
 

@@ -42,8 +42,8 @@ class Recorder:
         self._flush_lock = threading.Lock()
 
     def ensure_flusher(self) -> None:
-        """Start the flush thread once per process (and again in a forked child)."""
-        if self._thread is not None and self._pid == os.getpid():
+        """Start the flush thread once per process (after_fork clears it in a child)."""
+        if self._thread is not None:
             return
         with self._flush_lock:
             if self._thread is not None and self._pid == os.getpid():
