@@ -224,9 +224,10 @@ class Aggregator:
         self._batch = Batch()
 
     def record_request(
-        self, *, method: str, route: str, status: int, seconds: float, response_bytes: int = 0,
+        self, method: str, route: str, status: int, seconds: float, response_bytes: int = 0,
         user_id: int | None = None, db_queries: int = 0, db_seconds: float = 0.0,
     ) -> None:
+        # Positional on the hot path: the middleware calls it for every request.
         minute = int(self.clock() // 60) * 60
         bucket = bisect_left(LATENCY_BOUNDS, seconds)
         key = (minute, method, route)

@@ -107,10 +107,9 @@ class RequestMetricsMiddleware:
 
     def _record(self, request: HttpRequest, response: HttpResponseBase, seconds: float,
                 stats: db_metrics.QueryStats) -> None:
-        method = request.method if request.method in METHODS else "OTHER"
+        method = request.method
         self.recorder.aggregator.record_request(
-            method=method or "OTHER", route=route_of(request), status=response.status_code, seconds=seconds,
-            response_bytes=size_of(response), user_id=user_id_of(request), db_queries=stats.queries,
-            db_seconds=stats.seconds,
+            method if method in METHODS else "OTHER", route_of(request), response.status_code, seconds,
+            size_of(response), user_id_of(request), stats.queries, stats.seconds,
         )
         self.recorder.ensure_flusher()
