@@ -58,8 +58,8 @@ def snapshot_is_fresh(snapshot: SystemSnapshot) -> bool:
 def snapshots_latest_per_host() -> list[SystemSnapshot]:
     hosts = SystemSnapshot.objects.values("host").annotate(last=Max("timestamp"))
     recent = [row for row in hosts if row["last"] >= datetime.now(tz=UTC) - timedelta(hours=1)]
-    return [SystemSnapshot.objects.filter(host=row["host"], timestamp=row["last"]).first()  # type: ignore[misc]
-            for row in recent]
+    latest = [SystemSnapshot.objects.filter(host=row["host"], timestamp=row["last"]).first() for row in recent]
+    return [snapshot for snapshot in latest if snapshot is not None]  # pruned meanwhile
 
 
 class SeriesPoint(TypedDict):

@@ -31,8 +31,10 @@ def clean_monitoring_state() -> Iterator[None]:
     _delete_monitoring_keys(url)
     recorder().aggregator.discard()
     recorder().collecting = True
+    recorder().background = False  # this process's counts reach Redis when a test flushes, not before
     health.forget()
     yield
+    recorder().background = True
     recorder().aggregator.discard()
     recorder().collecting = True
     health.forget()
