@@ -56,7 +56,7 @@ SNAPSHOT_METRICS: tuple[Metric, ...] = (
     Metric("process_cpu_percent", "%", "CPU of this deployment's processes, % of one core"),
     Metric("process_threads", "", "Threads of this deployment's processes"),
     Metric("process_open_fds", "", "Open file descriptors of this deployment's processes"),
-    Metric("process_connections", "", "Internet sockets of this deployment's processes"),
+    Metric("process_connections", "", "Open sockets (TCP, UDP, unix) of this deployment's processes"),
     Metric("celery_queue_length", "", "Tasks waiting in the Celery queues"),
     Metric("websocket_connections", "", "Open WebSocket connections, every server process"),
     Metric("websocket_users", "", "Distinct users with an open WebSocket"),

@@ -188,7 +188,7 @@ def _processes(snapshots: list[SystemSnapshot]) -> Families:
                               labels=labels)
     threads = GaugeMetricFamily("tecnocursos_process_threads", "Threads", labels=labels)
     fds = GaugeMetricFamily("tecnocursos_process_open_fds", "Open file descriptors", labels=labels)
-    conns = GaugeMetricFamily("tecnocursos_process_connections", "Internet sockets", labels=labels)
+    conns = GaugeMetricFamily("tecnocursos_process_connections", "Open sockets (TCP, UDP, unix)", labels=labels)
     for snapshot in snapshots:
         for proc in snapshot.processes or []:
             values = [snapshot.host, str(proc["role"]), str(proc["pid"])]
