@@ -63,3 +63,15 @@ async def test_realtime_counts_are_reused_and_events_are_also_kept_per_process(o
     await sync_to_async(flush)()
     stats = await sync_to_async(selectors.websocket_stats)()
     assert list(stats["events_per_server"].values()) == [stats["events"]]
+
+
+async def test_while_paused_websocket_events_are_not_counted(owner, flush):
+    from monitoring.recorder import recorder
+
+    recorder().collecting = False
+    try:
+        communicator, connected, _ = await ws_connect("/ws/connect", owner, origin="https://evil.example")
+        assert not connected
+    finally:
+        recorder().collecting = True
+    assert (await events(flush))["refused"] == {}
