@@ -89,6 +89,18 @@ def _collecting() -> bool:
         return True
 
 
+def _collect_slot(hostname: str) -> bool:
+    """One collection per host per half interval, even when two workers run the task at once.
+
+    The lock is left to expire: it spaces the samples. Redis down: collect anyway.
+    """
+    seconds = max(1, int(float(settings.MONITORING_COLLECT_INTERVAL) / 2))
+    try:
+        return redis_store.lock(f"collect:{hostname}", seconds=seconds) is not None
+    except Exception:
+        return True
+
+
 def snapshot_collect(
     *, host: str | None = None, reader: Callable[[], sampling.Reading] | None = None, force: bool = False,
 ) -> SystemSnapshot | None:
@@ -99,6 +111,8 @@ def snapshot_collect(
     if not force and not _collecting():
         return None
     hostname = host or socket.gethostname()
+    if not force and not _collect_slot(hostname):
+        return None
     cpu_start = time.process_time()
     previous = SystemSnapshot.objects.filter(host=hostname).only("timestamp", "counters").first()
     reading = (reader or _read_machine)()

@@ -4,6 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from monitoring.processes import ROLES
+
 
 def _float(source: str, help_text: str = "") -> serializers.FloatField:
     return serializers.FloatField(source=source, allow_null=True, read_only=True, help_text=help_text)
@@ -86,7 +88,7 @@ class NetworkSerializer(serializers.Serializer):
 
 class ProcessDetailSerializer(serializers.Serializer):
     pid = serializers.IntegerField()
-    role = serializers.ChoiceField(choices=["daphne", "celery_worker", "celery_beat", "redis", "runstack", "web"])
+    role = serializers.ChoiceField(choices=list(ROLES))
     name = serializers.CharField()
     rss_bytes = serializers.FloatField()
     cpu_percent = serializers.FloatField(allow_null=True, help_text="% of one core over the interval")

@@ -42,6 +42,14 @@ def clean_monitoring_state() -> Iterator[None]:
 
 
 @pytest.fixture
+def fake_clock_collection(monkeypatch) -> None:
+    """Consecutive collections driven by a fake clock: the real-time per-host slot would refuse them."""
+    from monitoring import services
+
+    monkeypatch.setattr(services, "_collect_slot", lambda hostname: True)
+
+
+@pytest.fixture
 def flush() -> Any:
     """Send this process's counts to Redis now, as the flush thread would."""
     from monitoring.recorder import recorder

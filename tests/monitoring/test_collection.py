@@ -23,7 +23,7 @@ def test_the_first_snapshot_of_a_host_has_gauges_and_no_rates():
     assert snapshot.collection_cpu_seconds is not None and snapshot.collection_cpu_seconds >= 0
 
 
-def test_the_next_snapshot_takes_its_rates_from_the_stored_counters():
+def test_the_next_snapshot_takes_its_rates_from_the_stored_counters(fake_clock_collection):
     machine = FakeMachine(processes=[process(5, "daphne", 10.0)])
     services.snapshot_collect(host="h1", reader=machine.read)
     machine.advance(10, cpu={"user": 5.0, "idle": 5.0}, net={"eth0": [1000.0, 0, 0, 0, 0, 0, 0, 0]})
@@ -43,7 +43,7 @@ def test_each_host_has_its_own_baseline():
     assert services.snapshot_collect(host="h2", reader=machine.read).cpu_percent is None
 
 
-def test_a_queued_run_right_after_the_last_one_is_skipped(settings):
+def test_a_queued_run_right_after_the_last_one_is_skipped(settings, fake_clock_collection):
     settings.MONITORING_COLLECT_INTERVAL = 10
     machine = FakeMachine()
     services.snapshot_collect(host="h1", reader=machine.read)
@@ -82,3 +82,11 @@ def test_a_real_cycle_reads_this_machine_and_the_queue(settings):
     assert first.celery_queue_length == 3
     assert first.websocket_connections is not None
     assert second.cpu_percent is not None and 0 <= second.cpu_percent <= 100
+
+
+def test_two_workers_running_the_task_at_once_store_one_sample():
+    first, second = FakeMachine(), FakeMachine()
+    second.advance(0.01)
+    assert services.snapshot_collect(host="h1", reader=first.read) is not None
+    assert services.snapshot_collect(host="h1", reader=second.read) is None  # the other worker, same moment
+    assert SystemSnapshot.objects.count() == 1

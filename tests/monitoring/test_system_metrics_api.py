@@ -23,7 +23,7 @@ def test_no_sample_yet_is_a_404_that_says_why(staff_api):
     assert response.status_code == 404 and "No system sample" in response.json()["detail"]
 
 
-def test_the_latest_sample_has_the_contract_fields(staff_api):
+def test_the_latest_sample_has_the_contract_fields(staff_api, fake_clock_collection):
     machine = FakeMachine(processes=[process(7, "celery_worker", 1.0)])
     services.snapshot_collect(host="h1", reader=machine.read)
     machine.advance(10, cpu={"user": 3.0, "idle": 7.0})
