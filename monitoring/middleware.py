@@ -72,6 +72,7 @@ class RequestMetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.recorder = recorder()
+        self.record = self.recorder.aggregator.record_request  # the aggregator lives as long as the process
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -108,8 +109,6 @@ class RequestMetricsMiddleware:
     def _record(self, request: HttpRequest, response: HttpResponseBase, seconds: float,
                 stats: db_metrics.QueryStats) -> None:
         method = request.method
-        self.recorder.aggregator.record_request(
-            method if method in METHODS else "OTHER", route_of(request), response.status_code, seconds,
-            size_of(response), user_id_of(request), stats.queries, stats.seconds,
-        )
+        self.record(method if method in METHODS else "OTHER", route_of(request), response.status_code, seconds,
+                    size_of(response), user_id_of(request), stats.queries, stats.seconds)
         self.recorder.ensure_flusher()
