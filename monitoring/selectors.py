@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 
 from monitoring import histogram, redis_store
 from monitoring.aggregator import Parsed, RequestStats, minute_of, parse
-from monitoring.catalog import ALL_METRICS
+from monitoring.catalog import ALL_METRICS, SNAPSHOT_METRIC_NAMES
 from monitoring.models import ActiveUserDay, MetricRollup, RequestRollup, SystemSnapshot, TaskRollup, Tier
 from tecnocursos.core.exceptions import ApplicationError, NotFound
 
@@ -53,6 +53,15 @@ def snapshot_age_seconds(snapshot: SystemSnapshot) -> float:
 def snapshot_is_fresh(snapshot: SystemSnapshot) -> bool:
     """Whether a sample still describes the machine (three intervals at most)."""
     return snapshot_age_seconds(snapshot) <= 3 * float(settings.MONITORING_COLLECT_INTERVAL) + 5
+
+
+def metric_latest(*, metric: str, host: str | None = None) -> float | None:
+    """The latest sampled value of a snapshot series (what an alert rule compares)."""
+    if metric not in SNAPSHOT_METRIC_NAMES:
+        raise ApplicationError(f"Unknown metric {metric!r}; known: {', '.join(SNAPSHOT_METRIC_NAMES)}.")
+    snapshots = SystemSnapshot.objects.all() if host is None else SystemSnapshot.objects.filter(host=host)
+    row = snapshots.values(metric).first()
+    return None if row is None else row[metric]
 
 
 def snapshots_latest_per_host() -> list[SystemSnapshot]:
@@ -173,6 +182,23 @@ def requests_live(*, minutes: int = 2) -> Parsed:
         for user_id, count in part.users.items():
             merged.users[user_id] = merged.users.get(user_id, 0) + count
     return merged
+
+
+def request_summary_recent(*, minutes: int = 5) -> dict[str, Any]:
+    """The last `minutes` (the current one included), rolled up or still in Redis: for alerts and live views.
+
+    The database is read before Redis, so a minute rolled up in between is missed, never counted twice.
+    """
+    now_minute = minute_of(time.time())
+    start = datetime.fromtimestamp(now_minute - 60 * (minutes - 1), tz=UTC)
+    rows = RequestRollup.objects.filter(tier=Tier.MINUTE, bucket__gte=start)
+    stats = _merge_request_rows(rows)
+    rolled = {int(bucket.timestamp()) for bucket in rows.values_list("bucket", flat=True).distinct()}
+    for minute in range(int(start.timestamp()), now_minute + 60, 60):
+        if minute not in rolled:
+            for part in parse(redis_store.pending_minute(minute)).requests.values():
+                stats.add(part)
+    return summary_of(stats)
 
 
 def totals() -> Parsed:

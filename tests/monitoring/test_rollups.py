@@ -179,3 +179,23 @@ def test_retention_keeps_each_tier_for_its_own_time(settings):
     assert result["snapshots"] == 1 and result["metric_rollups"] == 2 and result["request_rollups"] == 2
     assert SystemSnapshot.objects.count() == 1
     assert sorted(MetricRollup.objects.values_list("tier", flat=True)) == [Tier.HOUR, Tier.MINUTE]
+
+
+def test_the_recent_summary_joins_rolled_up_minutes_and_those_still_in_redis():
+    import time
+
+    now = time.time()
+    flush_requests(now - 120, {"status": 500})  # two minutes ago: rolled up below
+    services.requests_rollup(now=now)
+    flush_requests(now, {}, {})  # this minute: still in Redis
+    summary = selectors.request_summary_recent(minutes=5)
+    assert summary["requests"] == 3 and summary["server_errors"] == 1
+
+
+def test_the_latest_value_of_a_series():
+    machine = FakeMachine()
+    services.snapshot_collect(host="h1", reader=machine.read, force=True)
+    assert selectors.metric_latest(metric="memory_percent") == 25.0
+    assert selectors.metric_latest(metric="memory_percent", host="elsewhere") is None
+    with pytest.raises(Exception, match="Unknown metric"):
+        selectors.metric_latest(metric="nope")
