@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 
@@ -26,6 +27,24 @@ PERIODIC_TASKS: list[Periodic] = [
         task="tecnocursos.core.tasks.requeue_stale_uploads",
         every_seconds=300,
         description="Uploads stuck in processing (a worker died) go back to the queue, or fail after 3 attempts.",
+    ),
+    Periodic(
+        name="monitoring: collect system sample",
+        task="monitoring.tasks.collect_system",
+        every_seconds=getattr(settings, "MONITORING_COLLECT_INTERVAL", 10),
+        description="CPU, memory, swap, disks, network and this deployment's processes: one snapshot row.",
+    ),
+    Periodic(
+        name="monitoring: roll up metrics",
+        task="monitoring.tasks.rollup_metrics",
+        every_seconds=60,
+        description="Closed minutes of snapshots and request/task counts into per-minute and per-hour rollups.",
+    ),
+    Periodic(
+        name="monitoring: enforce retention",
+        task="monitoring.tasks.enforce_retention",
+        every_seconds=3600,
+        description="Deletes snapshots and rollups older than their tier's retention (MONITORING_*_RETENTION_*).",
     ),
 ]
 

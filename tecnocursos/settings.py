@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request metrics (docs/monitoring.md): outermost, so it times and counts every answer.
+    "monitoring.middleware.RequestMetricsMiddleware",
     # Outermost: every error under /api/, /ws/ and /metrics leaves as JSON, DEBUG or not.
     "tecnocursos.core.api.json_errors.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -300,3 +302,40 @@ REALTIME_CHAT_KEEP = env.int("REALTIME_CHAT_KEEP", default=1000)
 REALTIME_PRESENCE_TTL = env.float("REALTIME_PRESENCE_TTL", default=60.0)
 REALTIME_PRESENCE_HEARTBEAT = env.float("REALTIME_PRESENCE_HEARTBEAT", default=20.0)
 REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)
+
+# --- Monitoring (docs/monitoring.md) --------------------------------------------
+# System collection: a Celery beat task every N seconds (the interval of a new schedule entry;
+# afterwards the admin's periodic task is authoritative).
+MONITORING_COLLECT_INTERVAL = env.int("MONITORING_COLLECT_INTERVAL", default=10)
+# Each web process adds its request counts to Redis this often; a process that dies loses at most this.
+MONITORING_FLUSH_SECONDS = env.float("MONITORING_FLUSH_SECONDS", default=5.0)
+# Retention per tier: raw snapshots, then per-minute and per-hour rollups.
+MONITORING_SNAPSHOT_RETENTION_HOURS = env.int("MONITORING_SNAPSHOT_RETENTION_HOURS", default=48)
+MONITORING_MINUTE_RETENTION_DAYS = env.int("MONITORING_MINUTE_RETENTION_DAYS", default=14)
+MONITORING_HOUR_RETENTION_DAYS = env.int("MONITORING_HOUR_RETENTION_DAYS", default=400)
+# The mount holding this path is the `disk` of /api/analytics/system/metrics and of the health check.
+MONITORING_DATA_PATH = env.str("MONITORING_DATA_PATH", default=str(VAR_DIR))
+MONITORING_CELERY_QUEUES = env.list("MONITORING_CELERY_QUEUES", default=["celery"])
+# Health: which checks make the service unhealthy (503) rather than degraded; results are
+# reused for this many seconds, so a load balancer may ask every second.
+MONITORING_HEALTH_CRITICAL = env.list("MONITORING_HEALTH_CRITICAL", default=["database", "channel_layer"])
+MONITORING_HEALTH_CACHE_SECONDS = env.float("MONITORING_HEALTH_CACHE_SECONDS", default=1.0)
+MONITORING_HEALTH_TIMEOUT = env.float("MONITORING_HEALTH_TIMEOUT", default=2.0)
+MONITORING_HEALTH_DISK_MIN_FREE_PERCENT = env.float("MONITORING_HEALTH_DISK_MIN_FREE_PERCENT", default=5.0)
+MONITORING_HEALTH_DATABASE = "default"
+# Celery workers write a heartbeat this often; a worker silent for 3 beats counts as gone.
+MONITORING_WORKER_HEARTBEAT_SECONDS = env.float("MONITORING_WORKER_HEARTBEAT_SECONDS", default=10.0)
+# GET /metrics for scrapers: `Authorization: Bearer <METRICS_TOKEN>` (unset: staff only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# What /ws/stats counts, reused by /metrics and the snapshots (monitoring may not import realtime).
+MONITORING_WEBSOCKET_STATS = "realtime.presence.stats"
+# Callables returning prometheus_client metric families, added to /metrics (alerts, backups...).
+MONITORING_EXPORTERS: list[str] = []
+# Names of the choice sets in the OpenAPI schema: several fields are called `status`
+# (the uploads' keeps the name it had).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "StatusEnum": "tecnocursos.core.models.Upload.Status",
+    "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
+    "HealthCheckStatusEnum": ["ok", "fail"],
+    "ProcessRoleEnum": "monitoring.processes.ROLES",
+}

@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("api/schema/", core_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", core_views.DocsPage.as_view(url_name="schema"), name="api-docs"),
+    path("", include("monitoring.urls")),  # /api/analytics/system/..., /api/analytics/control/..., /metrics
     # The contract puts the cache's API under /api/analytics/; the cache app owns it.
     path("api/analytics/", include("tecnocursos.cache.urls")),
     path("api/analytics/", include("analytics.urls")),

@@ -112,6 +112,7 @@ def _start(var_dir: Path, path: Path) -> subprocess.Popen[bytes]:
             "--unixsocket", str(path),
             "--unixsocketperm", "700",
             "--daemonize", "no",  # the owner's child, so its lifetime is bounded by the owner's
+            "--pidfile", str(var_dir / "redis.pid"),  # for monitoring's process metrics
             "--logfile", str(var_dir / "redis.log"),
             "--dir", str(var_dir),
             "--save", "",
@@ -136,3 +137,4 @@ def shutdown(var_dir: Path, timeout: float = 5.0) -> None:
         process.kill()
         process.wait()
     socket_path(var_dir).unlink(missing_ok=True)
+    (var_dir / "redis.pid").unlink(missing_ok=True)
