@@ -1,11 +1,14 @@
 """Shared fixtures: the four users (owner, member, outsider, staff), API clients
 with JWTs, a real Celery worker on the real broker, and WebSocket helpers that
-drive the real ASGI application of tecnocursos/asgi.py."""
+drive the real ASGI application of tecnocursos/asgi.py (`open_sockets()` opens
+sockets and disconnects every one of them, pass or fail)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -119,8 +122,9 @@ def roundtrip(payload: Any) -> Any:
     return json.loads(json.dumps(payload))
 
 
-async def ws_connect(path: str, user=None, *, origin: str | None = None, subprotocols=None):
-    """Open a socket on the real application; returns (communicator, connected, subprotocol)."""
+async def ws_communicator(path: str, user=None, *, origin: str | None = None,
+                          subprotocols=None) -> WebsocketCommunicator:
+    """A socket on the real application, not connected yet; `user` puts their token in the query."""
     from tecnocursos.asgi import application
 
     if user is not None and subprotocols is None:
@@ -129,15 +133,63 @@ async def ws_connect(path: str, user=None, *, origin: str | None = None, subprot
         token = await sync_to_async(access_token)(user)
         path = f"{path}{'&' if '?' in path else '?'}token={token}"
     headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+
+async def ws_connect(path: str, user=None, *, origin: str | None = None, subprotocols=None):
+    """Open a socket on the real application; returns (communicator, connected, subprotocol).
+    Tests open theirs through `open_sockets()`, which also closes them."""
+    communicator = await ws_communicator(path, user, origin=origin, subprotocols=subprotocols)
     connected, subprotocol = await communicator.connect(timeout=5)
     return communicator, connected, subprotocol
 
 
+class Sockets:
+    """The sockets a test opens inside `async with open_sockets() as sockets:`."""
+
+    def __init__(self) -> None:
+        self.opened: list[WebsocketCommunicator] = []
+
+    def add(self, communicator: WebsocketCommunicator) -> WebsocketCommunicator:
+        """Adopt a communicator built elsewhere (another application) so it is closed too."""
+        self.opened.append(communicator)
+        return communicator
+
+    async def open(self, path: str, user=None, *, origin: str | None = None, subprotocols=None):
+        """Like `ws_connect`: (communicator, connected, subprotocol), for tests of the handshake itself."""
+        # Adopted before the handshake: a handshake that fails half-way is still closed.
+        communicator = self.add(await ws_communicator(path, user, origin=origin, subprotocols=subprotocols))
+        connected, subprotocol = await communicator.connect(timeout=5)
+        return communicator, connected, subprotocol
+
+    async def connect(self, path: str, user) -> WebsocketCommunicator:
+        """A socket of `user`, accepted and past its `connection` event."""
+        communicator, connected, _ = await self.open(path, user)
+        assert connected, f"{path} refused the socket"
+        await receive_type(communicator, "connection")
+        return communicator
+
+
+@asynccontextmanager
+async def open_sockets() -> AsyncIterator[Sockets]:
+    """Connect, run, disconnect all: every socket opened through it is disconnected on the way out,
+    whether the block passed or failed (a socket left open keeps its consumer, its presence and its
+    group memberships alive into the next test). A block that failed reports its own error; a block
+    that passed still fails if a socket's application crashed or would not stop."""
+    sockets = Sockets()
+    try:
+        yield sockets
+    finally:
+        # Disconnecting twice is harmless: a test may close one itself to see what follows.
+        outcomes = await asyncio.gather(*(c.disconnect() for c in sockets.opened), return_exceptions=True)
+    # CancelledError is not an Exception: it marks an application the test's own timeout already stopped.
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if errors:
+        raise errors[0]
+
+
 async def receive_type(communicator: WebsocketCommunicator, type_: str, timeout: float = 5) -> dict[str, Any]:
     """Read events until one of `type_` arrives (others are skipped)."""
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         remaining = deadline - asyncio.get_running_loop().time()
