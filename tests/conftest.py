@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -115,6 +116,13 @@ def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Any]:
 def celery_worker(celery_worker_session, transactional_db) -> Any:
     """Tests that run tasks need committed rows: the worker has its own connection."""
     return celery_worker_session
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a test starts (Redis, daphne)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def roundtrip(payload: Any) -> Any:
