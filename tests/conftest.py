@@ -9,12 +9,14 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -118,6 +120,17 @@ def celery_worker(celery_worker_session, transactional_db) -> Any:
     return celery_worker_session
 
 
+@contextmanager
+def assert_database_query_count(expected: int) -> Iterator[CaptureQueriesContext]:
+    """Exactly `expected` queries inside the block (zulip's helper of that name); a failure lists them,
+    so a new query or a per-row one shows up as SQL, not as a number."""
+    with CaptureQueriesContext(connection) as captured:
+        yield captured
+    if len(captured) != expected:
+        listing = "\n".join(f"{n}. {query['sql']}" for n, query in enumerate(captured.captured_queries, 1))
+        raise AssertionError(f"expected {expected} queries, ran {len(captured)}:\n{listing}")
+
+
 def free_port() -> int:
     """A loopback port nothing listens on now, for a server a test starts (Redis, daphne)."""
     with socket.socket() as sock:
@@ -213,8 +226,6 @@ def _drop_stray_db_sessions(django_db_setup, django_db_blocker) -> Iterator[None
     """Threads (the Celery worker, sync_to_async executors) keep connections open;
     PostgreSQL refuses to drop the test database while they do."""
     yield
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
