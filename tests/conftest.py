@@ -1,16 +1,22 @@
 """Shared fixtures: the four users (owner, member, outsider, staff), API clients
 with JWTs, a real Celery worker on the real broker, and WebSocket helpers that
-drive the real ASGI application of tecnocursos/asgi.py."""
+drive the real ASGI application of tecnocursos/asgi.py (`open_sockets()` opens
+sockets and disconnects every one of them, pass or fail)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -114,13 +120,32 @@ def celery_worker(celery_worker_session, transactional_db) -> Any:
     return celery_worker_session
 
 
+@contextmanager
+def assert_database_query_count(expected: int) -> Iterator[CaptureQueriesContext]:
+    """Exactly `expected` queries inside the block (zulip's helper of that name); a failure lists them,
+    so a new query or a per-row one shows up as SQL, not as a number."""
+    with CaptureQueriesContext(connection) as captured:
+        yield captured
+    if len(captured) != expected:
+        listing = "\n".join(f"{n}. {query['sql']}" for n, query in enumerate(captured.captured_queries, 1))
+        raise AssertionError(f"expected {expected} queries, ran {len(captured)}:\n{listing}")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a test starts (Redis, daphne)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def roundtrip(payload: Any) -> Any:
     """Every event must survive JSON: what the client sees is what we check."""
     return json.loads(json.dumps(payload))
 
 
-async def ws_connect(path: str, user=None, *, origin: str | None = None, subprotocols=None):
-    """Open a socket on the real application; returns (communicator, connected, subprotocol)."""
+async def ws_communicator(path: str, user=None, *, origin: str | None = None,
+                          subprotocols=None) -> WebsocketCommunicator:
+    """A socket on the real application, not connected yet; `user` puts their token in the query."""
     from tecnocursos.asgi import application
 
     if user is not None and subprotocols is None:
@@ -129,15 +154,63 @@ async def ws_connect(path: str, user=None, *, origin: str | None = None, subprot
         token = await sync_to_async(access_token)(user)
         path = f"{path}{'&' if '?' in path else '?'}token={token}"
     headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+
+async def ws_connect(path: str, user=None, *, origin: str | None = None, subprotocols=None):
+    """Open a socket on the real application; returns (communicator, connected, subprotocol).
+    Tests open theirs through `open_sockets()`, which also closes them."""
+    communicator = await ws_communicator(path, user, origin=origin, subprotocols=subprotocols)
     connected, subprotocol = await communicator.connect(timeout=5)
     return communicator, connected, subprotocol
 
 
+class Sockets:
+    """The sockets a test opens inside `async with open_sockets() as sockets:`."""
+
+    def __init__(self) -> None:
+        self.opened: list[WebsocketCommunicator] = []
+
+    def add(self, communicator: WebsocketCommunicator) -> WebsocketCommunicator:
+        """Adopt a communicator built elsewhere (another application) so it is closed too."""
+        self.opened.append(communicator)
+        return communicator
+
+    async def open(self, path: str, user=None, *, origin: str | None = None, subprotocols=None):
+        """Like `ws_connect`: (communicator, connected, subprotocol), for tests of the handshake itself."""
+        # Adopted before the handshake: a handshake that fails half-way is still closed.
+        communicator = self.add(await ws_communicator(path, user, origin=origin, subprotocols=subprotocols))
+        connected, subprotocol = await communicator.connect(timeout=5)
+        return communicator, connected, subprotocol
+
+    async def connect(self, path: str, user) -> WebsocketCommunicator:
+        """A socket of `user`, accepted and past its `connection` event."""
+        communicator, connected, _ = await self.open(path, user)
+        assert connected, f"{path} refused the socket"
+        await receive_type(communicator, "connection")
+        return communicator
+
+
+@asynccontextmanager
+async def open_sockets() -> AsyncIterator[Sockets]:
+    """Connect, run, disconnect all: every socket opened through it is disconnected on the way out,
+    whether the block passed or failed (a socket left open keeps its consumer, its presence and its
+    group memberships alive into the next test). A block that failed reports its own error; a block
+    that passed still fails if a socket's application crashed or would not stop."""
+    sockets = Sockets()
+    try:
+        yield sockets
+    finally:
+        # Disconnecting twice is harmless: a test may close one itself to see what follows.
+        outcomes = await asyncio.gather(*(c.disconnect() for c in sockets.opened), return_exceptions=True)
+    # CancelledError is not an Exception: it marks an application the test's own timeout already stopped.
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if errors:
+        raise errors[0]
+
+
 async def receive_type(communicator: WebsocketCommunicator, type_: str, timeout: float = 5) -> dict[str, Any]:
     """Read events until one of `type_` arrives (others are skipped)."""
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         remaining = deadline - asyncio.get_running_loop().time()
@@ -153,8 +226,6 @@ def _drop_stray_db_sessions(django_db_setup, django_db_blocker) -> Iterator[None
     """Threads (the Celery worker, sync_to_async executors) keep connections open;
     PostgreSQL refuses to drop the test database while they do."""
     yield
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from tecnocursos.cache import backend as backend_module
 from tecnocursos.cache.backend import HierarchicalCacheBackend
+from tests.conftest import free_port
 
 
 def new_namespace() -> str:
@@ -50,14 +51,6 @@ def make_cache() -> Iterator[Callable[..., HierarchicalCacheBackend]]:
 @pytest.fixture
 def cache(make_cache) -> HierarchicalCacheBackend:
     return make_cache()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrivateRedis:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from tests.cache.conftest import free_port, wait_until
+from tests.cache.conftest import wait_until
+from tests.conftest import free_port
 
 
 def test_a_cache_pointed_at_a_dead_port_serves_from_l1(make_cache):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from tecnocursos.core import services
 from tecnocursos.core.models import Upload
@@ -66,10 +68,58 @@ def test_a_failed_upload_can_be_retried(owner, monkeypatch, django_capture_on_co
     assert upload.status == "done" and upload.attempts == 2
 
 
+class Lockstep:
+    """Runs the SQL of two threads in step: each statement waits until the other thread reaches its
+    statement of the same rank. A claim that reads, then writes, thus always has both reads done before
+    either write; a conditional UPDATE sends both updates to the database at once."""
+
+    def __init__(self, timeout: float = 5) -> None:
+        # The timeout only frees a claim that holds a lock across statements (it would deadlock here).
+        self.barrier = threading.Barrier(2, timeout=timeout)
+        self.in_step: list[str] = []  # statements run in step (list.append is thread-safe)
+
+    def __call__(self, execute, sql, params, many, context):
+        try:
+            self.barrier.wait()
+            self.in_step.append(sql)
+        except threading.BrokenBarrierError:
+            pass  # the other thread is done: run freely
+        return execute(sql, params, many, context)
+
+    def leave(self) -> None:
+        self.barrier.abort()
+
+
+@pytest.mark.django_db(transaction=True)  # each thread has its own connection: the row must be committed
 def test_only_one_worker_claims_an_upload(owner):
     upload = make_upload(owner, b"data")
+    lockstep = Lockstep()
+    results: list[Upload | None] = []
+
+    def worker() -> None:
+        try:
+            with connection.execute_wrapper(lockstep):
+                results.append(services.upload_process(upload_id=upload.id))
+        finally:
+            lockstep.leave()
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2
+    assert len(lockstep.in_step) >= 2  # both claims went to the database together
+    assert sum(result is not None for result in results) == 1
+    upload.refresh_from_db()
+    assert (upload.status, upload.attempts) == ("done", 1)
+
+
+def test_a_processed_upload_is_not_processed_again(owner):
+    upload = make_upload(owner, b"data")
     assert services.upload_process(upload_id=upload.id) is not None
-    assert services.upload_process(upload_id=upload.id) is None  # already claimed and done
+    assert services.upload_process(upload_id=upload.id) is None
 
 
 def test_it_reports_progress_to_the_owner(owner, monkeypatch):

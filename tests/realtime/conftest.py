@@ -1,14 +1,14 @@
-"""Realtime fixtures: clean realtime Redis state per test, and socket helpers."""
+"""Realtime fixtures: clean realtime Redis state per test, and helpers that speak the socket protocol
+(sockets are opened with `tests.conftest.open_sockets`)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from tests.conftest import receive_type, roundtrip, ws_connect
+from tests.conftest import receive_type, roundtrip
 
 
 def _delete_realtime_keys() -> None:
@@ -36,14 +36,6 @@ async def _close_async_redis() -> Any:
     await close_async_client()
 
 
-async def connect(path: str, user: Any) -> WebsocketCommunicator:
-    """A socket on the real application, past its `connection` event."""
-    communicator, connected, _ = await ws_connect(path, user)
-    assert connected
-    await receive_type(communicator, "connection")
-    return communicator
-
-
 async def join(communicator: WebsocketCommunicator, room: str, **fields: Any) -> dict[str, Any]:
     """Join `room`; returns the `history` event."""
     await communicator.send_json_to({"type": "join_room", "room": room, **fields})
@@ -65,7 +57,3 @@ async def send_raw(communicator: WebsocketCommunicator, text: str | None = None,
         await communicator.send_to(text_data=text)
     else:
         await communicator.send_to(bytes_data=data)
-
-
-async def disconnect_all(*communicators: WebsocketCommunicator) -> None:
-    await asyncio.gather(*(c.disconnect() for c in communicators), return_exceptions=True)

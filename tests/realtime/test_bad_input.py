@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tests.conftest import receive_type
-from tests.realtime.conftest import connect, disconnect_all, join, send_raw
+from tests.conftest import open_sockets, receive_type
+from tests.realtime.conftest import join, send_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,9 +29,9 @@ BAD_FRAMES = [
 
 @pytest.mark.parametrize(("frame", "code"), BAD_FRAMES)
 async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(owner, member, frame, code):
-    alice = await connect("/ws/connect", owner)
-    bob = await connect("/ws/connect", member)
-    try:
+    async with open_sockets() as sockets:
+        alice = await sockets.connect("/ws/connect", owner)
+        bob = await sockets.connect("/ws/connect", member)
         await join(alice, "lobby")
         await join(bob, "lobby")
         await send_raw(alice, frame)
@@ -42,28 +42,22 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(owner, member
         await alice.send_json_to({"type": "chat", "room": "lobby", "message": "after"})
         assert (await receive_type(alice, "chat"))["message"] == "after"
         assert (await receive_type(bob, "chat"))["message"] == "after"
-    finally:
-        await disconnect_all(alice, bob)
 
 
 async def test_a_binary_frame_is_an_error(owner):
-    alice = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        alice = await sockets.connect("/ws/connect", owner)
         await send_raw(alice, data=b"\x00\x01")
         assert (await receive_type(alice, "error"))["code"] == "bad_frame"
         await alice.send_json_to({"type": "ping"})
         await receive_type(alice, "pong")
-    finally:
-        await alice.disconnect()
 
 
 async def test_a_too_long_chat_message_is_an_error(owner, settings):
     settings.REALTIME_CHAT_MAX_LENGTH = 10
-    alice = await connect("/ws/room/lobby", owner)
-    try:
+    async with open_sockets() as sockets:
+        alice = await sockets.connect("/ws/room/lobby", owner)
         await receive_type(alice, "history")
         await alice.send_json_to({"type": "chat", "message": "x" * 11})
         error = await receive_type(alice, "error")
         assert error["code"] == "invalid_field" and error["field"] == "message"
-    finally:
-        await alice.disconnect()

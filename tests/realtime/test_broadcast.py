@@ -5,8 +5,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from realtime.models import Notification
-from tests.conftest import api_client_for, receive_type, roundtrip
-from tests.realtime.conftest import connect, disconnect_all
+from tests.conftest import api_client_for, open_sockets, receive_type, roundtrip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,31 +19,29 @@ async def post_as(user, body: dict):
 
 async def test_a_broadcast_reaches_every_connected_user_once_through_the_layer(owner, member, outsider, staff,
                                                                                 monkeypatch):
-    sockets = [await connect("/ws/connect", owner), await connect("/ws/room/lobby", member),
-               await connect("/ws/connect", outsider), await connect("/ws/connect", staff)]
-    layer = get_channel_layer()
-    sends: list[str] = []
-    original = layer.group_send
+    async with open_sockets() as sockets:
+        everyone = [await sockets.connect("/ws/connect", owner), await sockets.connect("/ws/room/lobby", member),
+                    await sockets.connect("/ws/connect", outsider), await sockets.connect("/ws/connect", staff)]
+        layer = get_channel_layer()
+        sends: list[str] = []
+        original = layer.group_send
 
-    async def counting_group_send(group: str, message: dict) -> None:
-        if message.get("event", {}).get("type") == "notification":
-            sends.append(group)
-        await original(group, message)
+        async def counting_group_send(group: str, message: dict) -> None:
+            if message.get("event", {}).get("type") == "notification":
+                sends.append(group)
+            await original(group, message)
 
-    monkeypatch.setattr(layer, "group_send", counting_group_send)
-    try:
+        monkeypatch.setattr(layer, "group_send", counting_group_send)
         response = await post_as(staff, {"message": "Deploy at 18:00", "title": "Heads up", "level": "warning"})
         assert response.status_code == 202
         body = roundtrip(response.json())
         assert body["broadcast"] is True and body["message"] == "Deploy at 18:00"
-        for socket in sockets:
+        for socket in everyone:
             event = await receive_type(socket, "notification")
             assert {k: event[k] for k in ("id", "title", "message", "level", "broadcast")} == {
                 "id": body["id"], "title": "Heads up", "message": "Deploy at 18:00", "level": "warning",
                 "broadcast": True}
         assert sends == ["broadcast"]  # one group message, not one per user
-    finally:
-        await disconnect_all(*sockets)
 
 
 def test_a_broadcast_needs_only_a_message(staff_client):

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from realtime.fanout.dispatch import FanoutDispatchMixin
+from tests.conftest import open_sockets
 
 
 def process_layer() -> Any:
@@ -346,11 +347,9 @@ async def test_a_push_reaches_a_socket_through_a_fast_consumer():
         async def push(self, message: dict[str, Any]) -> None:
             await self.send_json(message["event"])
 
-    communicator = WebsocketCommunicator(FastSocket.as_asgi(), "/ws/test")
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    try:
+    async with open_sockets() as sockets:
+        communicator = sockets.add(WebsocketCommunicator(FastSocket.as_asgi(), "/ws/test"))
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
         await get_channel_layer().group_send("fanout-fast-test", {"type": "push", "event": {"type": "x", "n": 7}})
         assert await communicator.receive_json_from(timeout=5) == {"type": "x", "n": 7}
-    finally:
-        await communicator.disconnect()

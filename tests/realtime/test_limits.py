@@ -7,8 +7,8 @@ from asgiref.sync import sync_to_async
 
 from realtime import presence
 from realtime.limits import FloodGuard, TokenBucket
-from tests.conftest import receive_type
-from tests.realtime.conftest import connect, next_event, send_raw
+from tests.conftest import open_sockets, receive_type
+from tests.realtime.conftest import next_event, send_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,31 +42,27 @@ def test_flood_guard_trips_only_within_the_window():
 
 async def test_a_frame_over_the_size_limit_is_an_error_and_the_socket_stays_open(owner, settings):
     settings.REALTIME_MAX_FRAME_BYTES = 1000
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await send_raw(socket, '{"type": "ping", "pad": "' + "é" * 500 + '"}')  # >1000 bytes, <1000 chars
         error = await receive_type(socket, "error")
         assert error["code"] == "too_large" and error["max_bytes"] == 1000
         await socket.send_json_to({"type": "ping", "pad": "x" * 900})
         await receive_type(socket, "pong")
-    finally:
-        await socket.disconnect()
 
 
 async def test_the_default_frame_limit_is_64_kib(owner):
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await socket.send_json_to({"type": "ping", "pad": "x" * (64 * 1024)})
         assert (await receive_type(socket, "error"))["code"] == "too_large"
-    finally:
-        await socket.disconnect()
 
 
 async def test_frames_past_the_burst_are_rate_limited_with_retry_after(owner, settings):
     settings.REALTIME_RATE_PER_SECOND = 5
     settings.REALTIME_RATE_BURST = 3
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         for _ in range(4):
             await socket.send_json_to({"type": "ping"})
         events = [await next_event(socket) for _ in range(4)]
@@ -75,16 +71,14 @@ async def test_frames_past_the_burst_are_rate_limited_with_retry_after(owner, se
         await asyncio.sleep(events[3]["retry_after"] + 0.05)
         await socket.send_json_to({"type": "ping"})
         await receive_type(socket, "pong")
-    finally:
-        await socket.disconnect()
 
 
 async def test_a_client_that_keeps_flooding_is_closed_with_the_flood_code(owner, settings):
     settings.REALTIME_RATE_PER_SECOND = 1
     settings.REALTIME_RATE_BURST = 2
     settings.REALTIME_FLOOD_STRIKES = 5
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         for _ in range(2 + 5):
             await socket.send_json_to({"type": "ping"})
         outputs = [await socket.receive_output(timeout=5) for _ in range(2 + 4 + 1)]
@@ -94,5 +88,3 @@ async def test_a_client_that_keeps_flooding_is_closed_with_the_flood_code(owner,
         await socket.disconnect()
         stats = await sync_to_async(presence.stats)()  # the closed socket left no presence behind
         assert (stats["connections"], stats["rate_limited"]) == (0, 5)
-    finally:
-        await socket.disconnect()

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests.conftest import free_port
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,12 +40,6 @@ User = get_user_model()
 names = ("mpalice", "mpbob", "mpstaff")
 print(json.dumps({name: User.objects.create_user(name, is_staff=(name == "mpstaff")).id for name in names}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url(tmp_path: Path) -> str:

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from realtime.models import Notification
 from realtime.services import notification_send
-from tests.conftest import api_client_for, receive_type, roundtrip
-from tests.realtime.conftest import connect, disconnect_all, silent
+from tests.conftest import api_client_for, open_sockets, receive_type, roundtrip
+from tests.realtime.conftest import silent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,10 +15,10 @@ URL = "/api/notifications/"
 
 
 async def test_a_notification_reaches_every_socket_of_its_user_and_nobody_else(owner, member):
-    tab1 = await connect("/ws/connect", owner)
-    tab2 = await connect("/ws/room/lobby", owner)
-    other = await connect("/ws/connect", member)
-    try:
+    async with open_sockets() as sockets:
+        tab1 = await sockets.connect("/ws/connect", owner)
+        tab2 = await sockets.connect("/ws/room/lobby", owner)
+        other = await sockets.connect("/ws/connect", member)
         sent = await sync_to_async(notification_send)(user=owner, title="Hi", message="Welcome", level="success")
         for socket in (tab1, tab2):
             event = await receive_type(socket, "notification")
@@ -26,24 +26,19 @@ async def test_a_notification_reaches_every_socket_of_its_user_and_nobody_else(o
                 "id": sent.id, "title": "Hi", "message": "Welcome", "level": "success", "broadcast": False}
             assert event["timestamp"]
         assert await silent(other)
-    finally:
-        await disconnect_all(tab1, tab2, other)
 
 
 async def test_a_notification_is_sent_only_when_its_transaction_commits(owner):
-    socket = await connect("/ws/connect", owner)
-
     def rolled_back() -> None:
         with transaction.atomic():
             notification_send(user=owner, title="x", message="never")
             transaction.set_rollback(True)
 
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await sync_to_async(rolled_back)()
         assert await silent(socket)
         assert not await Notification.objects.filter(message="never").aexists()
-    finally:
-        await socket.disconnect()
 
 
 def test_an_offline_user_finds_the_notification_later(owner):
@@ -96,15 +91,13 @@ def test_staff_sends_a_notification_that_is_kept(staff_client, member):
 
 
 async def test_a_notification_posted_over_http_is_pushed_live(staff, member):
-    socket = await connect("/ws/connect", member)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", member)
         client = await sync_to_async(api_client_for)(staff)
         response = await sync_to_async(client.post)(URL, {"user": member.id, "title": "Live", "message": "now"},
                                                     format="json")
         assert response.status_code == 201
         assert (await receive_type(socket, "notification"))["id"] == response.json()["id"]
-    finally:
-        await socket.disconnect()
 
 
 def test_a_notification_to_an_unknown_or_inactive_user_is_404(staff_client, member):
@@ -155,10 +148,6 @@ def test_a_user_marks_all_or_some_read(owner, member):
 
 async def test_the_connection_event_counts_unread_notifications(owner):
     await sync_to_async(notification_send)(user=owner, title="t", message="waiting")
-    from tests.conftest import ws_connect
-
-    socket, _, _ = await ws_connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket, _, _ = await sockets.open("/ws/connect", owner)
         assert (await receive_type(socket, "connection"))["unread_notifications"] == 1
-    finally:
-        await socket.disconnect()

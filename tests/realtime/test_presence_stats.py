@@ -7,8 +7,8 @@ from asgiref.sync import sync_to_async
 
 from realtime import presence
 from tecnocursos.core.models import Course
-from tests.conftest import api_client_for, receive_type, roundtrip
-from tests.realtime.conftest import connect, disconnect_all, join
+from tests.conftest import api_client_for, open_sockets, receive_type, roundtrip
+from tests.realtime.conftest import join
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,31 +20,28 @@ async def get_as(user, url: str):
 
 
 async def test_stats_count_connections_users_and_rooms(owner, member, staff):
-    sockets = [await connect("/ws/connect", owner), await connect("/ws/room/lobby", owner),
-               await connect("/ws/connect", member)]
-    try:
-        await receive_type(sockets[1], "history")
-        await join(sockets[2], "kitchen")
+    async with open_sockets() as sockets:
+        tabs = [await sockets.connect("/ws/connect", owner), await sockets.connect("/ws/room/lobby", owner),
+                await sockets.connect("/ws/connect", member)]
+        await receive_type(tabs[1], "history")
+        await join(tabs[2], "kitchen")
         status, stats = await get_as(staff, "/ws/stats")
         assert status == 200
         assert (stats["connections"], stats["users"], stats["rooms"]) == (3, 2, 2)
         assert stats["servers"] == [{"server": presence.server_id(), "connections": 3}]
-    finally:
-        await disconnect_all(*sockets)
     _, stats = await get_as(staff, "/ws/stats")
     assert (stats["connections"], stats["users"], stats["rooms"]) == (0, 0, 0)
 
 
 async def test_stats_count_messages_in_out_and_errors(owner, staff):
-    socket = await connect("/ws/room/lobby", owner)  # out: connection, join_room, history
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/room/lobby", owner)  # out: connection, join_room, history
         await receive_type(socket, "history")
         await socket.send_json_to({"type": "chat", "message": "hi"})  # in 1, out 1
         await receive_type(socket, "chat")
         await socket.send_json_to({"type": "nope"})  # in 1, out 1 error
         await receive_type(socket, "error")
-    finally:
-        await socket.disconnect()  # flushes the connection's counters
+    # Leaving the block disconnected the socket, which flushes its counters.
     _, stats = await get_as(staff, "/ws/stats")
     assert (stats["messages_in"], stats["messages_out"], stats["errors"]) == (2, 5, 1)
     assert (stats["chat_messages"], stats["connections_total"]) == (1, 1)
@@ -53,11 +50,11 @@ async def test_stats_count_messages_in_out_and_errors(owner, staff):
 async def test_the_heartbeat_keeps_a_connection_and_a_dead_process_leaves_no_ghost(owner, staff, settings):
     settings.REALTIME_PRESENCE_TTL = 0.6
     settings.REALTIME_PRESENCE_HEARTBEAT = 0.1
-    live = await connect("/ws/room/lobby", owner)
-    # A connection of a process that died: registered once, never refreshed.
-    ghost = presence.Registration(user_id=999, connection_id="ghost", server="dead-1", rooms={"lobby", "haunted"})
-    await presence.register(ghost)
-    try:
+    async with open_sockets() as sockets:
+        await sockets.connect("/ws/room/lobby", owner)  # a live connection, kept by its heartbeat
+        # A connection of a process that died: registered once, never refreshed.
+        ghost = presence.Registration(user_id=999, connection_id="ghost", server="dead-1", rooms={"lobby", "haunted"})
+        await presence.register(ghost)
         _, stats = await get_as(staff, "/ws/stats")
         assert (stats["connections"], stats["users"], stats["rooms"]) == (2, 2, 2)
         await asyncio.sleep(1.0)
@@ -65,38 +62,32 @@ async def test_the_heartbeat_keeps_a_connection_and_a_dead_process_leaves_no_gho
         assert (stats["connections"], stats["users"], stats["rooms"]) == (1, 1, 1)
         _, rooms = await get_as(owner, "/ws/rooms")
         assert rooms == [{"name": "lobby", "members": 1, "connections": 1}]
-    finally:
-        await live.disconnect()
 
 
 async def test_rooms_lists_live_rooms_with_distinct_members(owner, member, outsider):
-    sockets = [await connect("/ws/room/lobby", owner), await connect("/ws/room/lobby", owner),
-               await connect("/ws/room/lobby", member), await connect("/ws/room/quiet", member)]
-    try:
-        for socket in sockets:
+    async with open_sockets() as sockets:
+        tabs = [await sockets.connect("/ws/room/lobby", owner), await sockets.connect("/ws/room/lobby", owner),
+                await sockets.connect("/ws/room/lobby", member), await sockets.connect("/ws/room/quiet", member)]
+        for socket in tabs:
             await receive_type(socket, "history")
         status, rooms = await get_as(outsider, "/ws/rooms")
         assert status == 200
         assert rooms == [{"name": "lobby", "members": 2, "connections": 3},
                          {"name": "quiet", "members": 1, "connections": 1}]
-        await sockets[3].send_json_to({"type": "leave_room", "room": "quiet"})
-        await receive_type(sockets[3], "leave_room")
+        await tabs[3].send_json_to({"type": "leave_room", "room": "quiet"})
+        await receive_type(tabs[3], "leave_room")
         _, rooms = await get_as(outsider, "/ws/rooms")
         assert [r["name"] for r in rooms] == ["lobby"]
-    finally:
-        await disconnect_all(*sockets)
 
 
 async def test_rooms_hides_course_rooms_from_those_who_may_not_enter(owner, outsider, staff):
     course = await Course.objects.acreate(title="Private", owner=owner)
-    socket = await connect(f"/ws/room/course-{course.id}", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect(f"/ws/room/course-{course.id}", owner)
         await receive_type(socket, "history")
         assert [r["name"] for r in (await get_as(owner, "/ws/rooms"))[1]] == [f"course-{course.id}"]
         assert [r["name"] for r in (await get_as(staff, "/ws/rooms"))[1]] == [f"course-{course.id}"]
         assert (await get_as(outsider, "/ws/rooms"))[1] == []
-    finally:
-        await socket.disconnect()
 
 
 def test_stats_is_for_staff_only(anon_client, owner_client, staff_client):

@@ -4,8 +4,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tecnocursos.core.models import Course, Enrollment
-from tests.conftest import receive_type
-from tests.realtime.conftest import connect, join, silent
+from tests.conftest import open_sockets, receive_type
+from tests.realtime.conftest import join, silent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,17 +20,15 @@ def course(owner, member):
 @pytest.mark.parametrize("who", ["owner", "member", "staff"])
 async def test_a_course_room_admits_owner_enrolled_and_staff(course, owner, member, staff, who):
     user = {"owner": owner, "member": member, "staff": staff}[who]
-    socket = await connect("/ws/connect", user)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", user)
         history = await join(socket, f"course-{course.id}")
         assert history["room"] == f"course-{course.id}"
-    finally:
-        await socket.disconnect()
 
 
 async def test_a_course_room_refuses_an_outsider_and_the_socket_stays_open(course, outsider):
-    socket = await connect("/ws/connect", outsider)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", outsider)
         await socket.send_json_to({"type": "join_room", "room": f"course-{course.id}"})
         error = await receive_type(socket, "error")
         assert error["code"] == "forbidden" and error["room"] == f"course-{course.id}"
@@ -38,74 +36,60 @@ async def test_a_course_room_refuses_an_outsider_and_the_socket_stays_open(cours
         assert (await receive_type(socket, "error"))["code"] == "not_member"
         await socket.send_json_to({"type": "ping"})
         await receive_type(socket, "pong")
-    finally:
-        await socket.disconnect()
 
 
 async def test_a_room_socket_for_a_forbidden_course_gets_an_error_not_the_room(course, outsider):
-    socket = await connect(f"/ws/room/course-{course.id}", outsider)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect(f"/ws/room/course-{course.id}", outsider)
         assert (await receive_type(socket, "error"))["code"] == "forbidden"
         await socket.send_json_to({"type": "chat", "message": "hello?"})
         assert (await receive_type(socket, "error"))["code"] == "not_member"
-    finally:
-        await socket.disconnect()
 
 
 @pytest.mark.parametrize("room", ["course-999999", "course-abc", "course-"])
 async def test_the_course_prefix_is_reserved_even_without_a_course(owner, room):
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await socket.send_json_to({"type": "join_room", "room": room})
         assert (await receive_type(socket, "error"))["code"] == "forbidden"
-    finally:
-        await socket.disconnect()
 
 
 async def test_enrolling_a_user_admits_them_to_the_course_room(course, outsider):
     await sync_to_async(Enrollment.objects.create)(course=course, user=outsider)
-    socket = await connect("/ws/connect", outsider)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", outsider)
         assert (await join(socket, f"course-{course.id}"))["recovered"] is True
-    finally:
-        await socket.disconnect()
 
 
 @pytest.mark.parametrize("room", ["has space", "sla/sh", "x" * 101, "", "ünï", 42, None])
 async def test_an_invalid_room_name_is_an_error(owner, room):
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await socket.send_json_to({"type": "join_room", "room": room})
         error = await receive_type(socket, "error")
         assert error["code"] == ("missing_field" if room is None else "invalid_room")
         assert await silent(socket, 0.1)
-    finally:
-        await socket.disconnect()
 
 
 async def test_a_room_name_of_100_characters_works(owner):
     name = "r." + "x" * 98
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await join(socket, name)
         await socket.send_json_to({"type": "chat", "room": name, "message": "long"})
         assert (await receive_type(socket, "chat"))["room"] == name
-    finally:
-        await socket.disconnect()
 
 
 async def test_an_invalid_room_path_gets_an_error(owner):
-    socket = await connect("/ws/room/bad%20name", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/room/bad%20name", owner)
         assert (await receive_type(socket, "error"))["code"] == "invalid_room"
-    finally:
-        await socket.disconnect()
 
 
 async def test_max_rooms_per_connection(owner, settings):
     settings.REALTIME_MAX_ROOMS = 2
-    socket = await connect("/ws/connect", owner)
-    try:
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/connect", owner)
         await join(socket, "one")
         await join(socket, "two")
         await socket.send_json_to({"type": "join_room", "room": "three"})
@@ -115,5 +99,3 @@ async def test_max_rooms_per_connection(owner, settings):
         await socket.send_json_to({"type": "leave_room", "room": "one"})
         await receive_type(socket, "leave_room")
         await join(socket, "three")
-    finally:
-        await socket.disconnect()
