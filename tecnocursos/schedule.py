@@ -25,8 +25,21 @@ PERIODIC_TASKS: list[Periodic] = [
     Periodic(
         name="core: requeue stale uploads",
         task="tecnocursos.core.tasks.requeue_stale_uploads",
-        every_seconds=300,
-        description="Uploads stuck in processing (a worker died) go back to the queue, or fail after 3 attempts.",
+        every_seconds=15,
+        description="Uploads whose worker stopped beating (died) or whose message was lost go back to the queue; "
+                    "failed after 3 attempts.",
+    ),
+    Periodic(
+        name="core: relay the outbox",
+        task="tecnocursos.core.tasks.relay_outbox",
+        every_seconds=10,
+        description="Sends tasks that committed work queued while the broker was unreachable.",
+    ),
+    Periodic(
+        name="core: prune the outbox",
+        task="tecnocursos.core.tasks.prune_outbox",
+        every_seconds=86400,
+        description="Forgets outbox messages sent more than a week ago.",
     ),
     Periodic(
         name="monitoring: collect system sample",

@@ -256,6 +256,10 @@ UPLOAD_ALLOWED_EXTENSIONS = env.list(
              "gif", "webp", "mp3", "mp4", "webm", "zip"],
 )
 UPLOAD_TEXT_EXTRACT_CHARS = env.int("UPLOAD_TEXT_EXTRACT_CHARS", default=200_000)
+# A processing worker beats this often; silent for UPLOAD_STALE_SECONDS, it counts as gone and the
+# upload is queued again (the sweep runs every 15 s: a lost worker is noticed within a minute).
+UPLOAD_HEARTBEAT_SECONDS = env.float("UPLOAD_HEARTBEAT_SECONDS", default=10.0)
+UPLOAD_STALE_SECONDS = env.int("UPLOAD_STALE_SECONDS", default=45)
 # Where core's long jobs report progress; realtime implements it (core may not import it).
 PROGRESS_REPORTER = "realtime.services.progress_report"
 

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tecnocursos.core import services
-from tecnocursos.core.models import Course, Enrollment, Upload
+from tecnocursos.core import outbox, services
+from tecnocursos.core.models import Course, Enrollment, OutboxMessage, Upload
 
 
 class EnrollmentInline(admin.TabularInline):
@@ -47,7 +47,7 @@ class UploadAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "owner__username", "checksum", "task_id"]
     raw_id_fields = ["owner", "course"]
     readonly_fields = ["task_id", "checksum", "detected_type", "size", "started_at", "finished_at",
-                       "failure_reason", "attempts", "created_at"]
+                       "failure_reason", "attempts", "created_at", "queued_at", "heartbeat_at"]
     date_hierarchy = "created_at"
     actions = ["retry"]
 
@@ -58,3 +58,22 @@ class UploadAdmin(admin.ModelAdmin):
             services.upload_retry(upload=upload)
         level = messages.SUCCESS if failed else messages.WARNING
         self.message_user(request, f"{len(failed)} failed upload(s) queued again.", level)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "task", "args", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task", "created_at"]
+    search_fields = ["task", "last_error"]
+    readonly_fields = ["task", "args", "created_at", "sent_at", "attempts", "last_error"]
+    date_hierarchy = "created_at"
+    actions = ["send_waiting"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # messages come from committed work only
+
+    @admin.action(description="Send waiting messages now (oldest first)")
+    def send_waiting(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        result = outbox.outbox_relay()
+        level = messages.WARNING if result.get("failed") else messages.SUCCESS
+        self.message_user(request, f"{result['sent']} sent, {result['waiting']} still waiting.", level)

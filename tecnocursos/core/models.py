@@ -63,6 +63,12 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Liveness of the worker processing it: a stale heartbeat means the worker is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the current attempt: only its holder may finish the upload.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
+    # When its processing task was last queued: a pending upload queued long ago lost its message.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,3 +82,28 @@ class Upload(models.Model):
         if self.started_at and self.finished_at:
             return int((self.finished_at - self.started_at).total_seconds() * 1000)
         return None
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send once the transaction that wrote it commits (a transactional outbox).
+
+    Written in the same transaction as the row the task works on, so a job is never committed
+    without its message; sent right after commit, and again by the relay (every few seconds) while
+    the broker is unreachable. Tasks sent from here must be idempotent: a message may be sent twice
+    when a send succeeds but its bookkeeping does not (the jobs claim their rows).
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["sent_at", "id"], name="outbox_unsent_idx")]
+
+    def __str__(self) -> str:
+        state = "sent" if self.sent_at else "waiting"
+        return f"{self.task}{tuple(self.args)} ({state})"

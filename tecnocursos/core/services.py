@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable
-from functools import partial
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from tecnocursos.core import filetypes
 from tecnocursos.core.exceptions import ApplicationError, PayloadTooLarge
-from tecnocursos.core.models import Course, Upload
+from tecnocursos.core.models import Course, OutboxMessage, Upload
+from tecnocursos.core.outbox import outbox_enqueue
 from tecnocursos.core.progress import report_progress
 from tecnocursos.core.types import User
 
@@ -44,14 +47,15 @@ def _check_extension(name: str) -> None:
         )
 
 
+PROCESS_UPLOAD = "tecnocursos.core.tasks.process_upload"
+
+
 def upload_create(*, owner: User, file: UploadedFile, course: Course | None = None) -> Upload:
-    """Store the file and queue its processing once the row is committed."""
+    """Store the file and queue its processing through the outbox, in the same transaction."""
     upload_check_size(file.size)
     _check_extension(file.name or "")
     if course is not None and not (owner.is_staff or course.owner_id == owner.pk):
         raise ApplicationError("You can only attach uploads to your own courses.", status_code=403)
-    from tecnocursos.core.tasks import process_upload  # tasks import services: break the cycle
-
     with transaction.atomic():
         upload = Upload(
             owner=owner,
@@ -59,20 +63,27 @@ def upload_create(*, owner: User, file: UploadedFile, course: Course | None = No
             original_name=(file.name or "upload")[:255],
             declared_type=(file.content_type or "")[:120],
             size=file.size or 0,
+            queued_at=timezone.now(),
         )
         upload.file.save(str(upload.task_id), file, save=False)
         upload.save()
-        transaction.on_commit(lambda: process_upload.delay(upload.id))
+        outbox_enqueue(PROCESS_UPLOAD, upload.id)
     return upload
 
 
 def _claim(upload_id: int) -> Upload | None:
     """Move pending -> processing; exactly one worker wins, the others get None."""
     now = timezone.now()
+    claim = uuid.uuid4()
     claimed = Upload.objects.filter(id=upload_id, status=Upload.Status.PENDING).update(
-        status=Upload.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1
+        status=Upload.Status.PROCESSING, started_at=now, heartbeat_at=now, claim=claim, attempts=F("attempts") + 1
     )
     return Upload.objects.get(id=upload_id) if claimed == 1 else None
+
+
+def _still_ours(upload: Upload) -> QuerySet[Upload]:
+    # A worker presumed dead may still be running: only the current claim may write the outcome.
+    return Upload.objects.filter(id=upload.id, status=Upload.Status.PROCESSING, claim=upload.claim)
 
 
 def upload_process(*, upload_id: int) -> Upload | None:
@@ -86,9 +97,13 @@ def upload_process(*, upload_id: int) -> Upload | None:
     task_id = str(upload.task_id)
 
     last_pct = -1
+    next_beat = time.monotonic() + settings.UPLOAD_HEARTBEAT_SECONDS
 
     def progress(pct: int, status: str, message: str) -> None:
-        nonlocal last_pct
+        nonlocal last_pct, next_beat
+        if time.monotonic() >= next_beat:  # alive: the stale sweep leaves us alone
+            next_beat = time.monotonic() + settings.UPLOAD_HEARTBEAT_SECONDS
+            _still_ours(upload).update(heartbeat_at=timezone.now())
         if pct == last_pct and status == "processing":
             return  # one event per percent, not per chunk read
         last_pct = pct
@@ -106,60 +121,64 @@ def upload_process(*, upload_id: int) -> Upload | None:
     except Exception as exc:  # any failure is recorded, never raised into the worker loop
         logger.exception("upload %s failed", upload_id)
         return _finish_failed(upload, f"{type(exc).__name__}: {exc}", progress)
-    upload.size = result.size
-    upload.checksum = result.checksum
-    upload.detected_type = result.detected_type
-    upload.extracted_text = result.text
-    upload.status = Upload.Status.DONE
-    upload.failure_reason = ""
-    upload.finished_at = timezone.now()
-    upload.save(update_fields=["size", "checksum", "detected_type", "extracted_text", "status",
-                               "failure_reason", "finished_at"])
+    finished = _still_ours(upload).update(
+        size=result.size, checksum=result.checksum, detected_type=result.detected_type, extracted_text=result.text,
+        status=Upload.Status.DONE, failure_reason="", finished_at=timezone.now(),
+    )
+    if not finished:
+        logger.warning("upload %s: finished after its claim was given up; the result is dropped", upload_id)
+        return None
+    upload.refresh_from_db()
     progress(100, "done", f"{upload.original_name}: {result.detected_type}, {result.size} bytes")
     return upload
 
 
-def _finish_failed(upload: Upload, reason: str, progress: Callable[[int, str, str], None]) -> Upload:
-    upload.status = Upload.Status.FAILED
-    upload.failure_reason = reason[:2000]
-    upload.finished_at = timezone.now()
-    upload.save(update_fields=["status", "failure_reason", "finished_at"])
+def _finish_failed(upload: Upload, reason: str, progress: Callable[[int, str, str], None]) -> Upload | None:
+    if not _still_ours(upload).update(status=Upload.Status.FAILED, failure_reason=reason[:2000],
+                                      finished_at=timezone.now()):
+        return None
+    upload.refresh_from_db()
     progress(100, "failed", upload.failure_reason)
     return upload
 
 
-def upload_requeue_stale(*, older_than_seconds: int = 900, max_attempts: int = 3) -> dict[str, int]:
-    """Uploads left in `processing` by a worker that died: back to the queue, or
-    `failed` once they have used their attempts (a file that kills workers must not loop)."""
-    from datetime import timedelta
+def upload_requeue_stale(*, max_attempts: int = 3) -> dict[str, int]:
+    """Find uploads whose worker is gone, or whose message was lost, within a minute.
 
-    from tecnocursos.core.tasks import process_upload
-
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = Upload.objects.filter(status=Upload.Status.PROCESSING, started_at__lt=cutoff)
+    `processing` with a heartbeat older than UPLOAD_STALE_SECONDS: its worker died; back to the
+    queue, or `failed` once it has used its attempts (a file that kills workers must not loop).
+    `pending` queued longer ago than that, with its message already sent: the message was lost
+    (a broker restart); queue it again. A late duplicate is harmless: the claim lets one run.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_STALE_SECONDS)
     with transaction.atomic():
+        stale = Upload.objects.filter(status=Upload.Status.PROCESSING, heartbeat_at__lt=cutoff)
         failed = stale.filter(attempts__gte=max_attempts).update(
-            status=Upload.Status.FAILED, finished_at=timezone.now(),
+            status=Upload.Status.FAILED, finished_at=timezone.now(), claim=None,
             failure_reason=f"Processing did not finish after {max_attempts} attempts.",
         )
-        ids = list(stale.values_list("id", flat=True))
-        requeued = Upload.objects.filter(id__in=ids, status=Upload.Status.PROCESSING).update(
-            status=Upload.Status.PENDING, started_at=None
+        dead = list(stale.values_list("id", flat=True))
+        Upload.objects.filter(id__in=dead, status=Upload.Status.PROCESSING).update(
+            status=Upload.Status.PENDING, started_at=None, heartbeat_at=None, claim=None
         )
-        for upload_id in ids:
-            transaction.on_commit(partial(process_upload.delay, upload_id))
-    return {"requeued": requeued, "failed": failed}
+        unsent = {args[0] for args in OutboxMessage.objects.filter(task=PROCESS_UPLOAD, sent_at=None)
+                  .values_list("args", flat=True) if args}  # waiting in the outbox: the relay sends them
+        waiting = Upload.objects.filter(status=Upload.Status.PENDING, queued_at__lt=cutoff)
+        lost = [upload_id for upload_id in waiting.values_list("id", flat=True) if upload_id not in unsent]
+        for upload_id in [*dead, *lost]:
+            outbox_enqueue(PROCESS_UPLOAD, upload_id)
+        Upload.objects.filter(id__in=[*dead, *lost]).update(queued_at=timezone.now())
+    return {"requeued": len(dead), "failed": failed, "resent": len(lost)}
 
 
 def upload_retry(*, upload: Upload) -> Upload:
     """Put a failed upload back in the queue (admin action)."""
-    from tecnocursos.core.tasks import process_upload
-
     with transaction.atomic():
         updated = Upload.objects.filter(id=upload.id, status=Upload.Status.FAILED).update(
-            status=Upload.Status.PENDING, failure_reason="", started_at=None, finished_at=None
+            status=Upload.Status.PENDING, failure_reason="", started_at=None, finished_at=None, claim=None,
+            queued_at=timezone.now(),
         )
         if updated:
-            transaction.on_commit(lambda: process_upload.delay(upload.id))
+            outbox_enqueue(PROCESS_UPLOAD, upload.id)
     upload.refresh_from_db()
     return upload

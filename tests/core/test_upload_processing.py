@@ -133,21 +133,26 @@ def test_it_reports_progress_to_the_owner(owner, monkeypatch):
     assert {s["task_id"] for s in seen} == {str(upload.task_id)}
 
 
-def test_stale_processing_uploads_are_requeued_or_failed(owner, django_capture_on_commit_callbacks):
+def test_uploads_whose_worker_stopped_beating_are_requeued_or_failed(owner, django_capture_on_commit_callbacks):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    long_ago = timezone.now() - timedelta(hours=1)
+    from tecnocursos.core.models import OutboxMessage
+
+    silent = timezone.now() - timedelta(seconds=46)  # UPLOAD_STALE_SECONDS is 45
     stuck = make_upload(owner, b"a")
     exhausted = make_upload(owner, b"b")
-    fresh = make_upload(owner, b"c")
-    Upload.objects.filter(id=stuck.id).update(status="processing", started_at=long_ago, attempts=1)
-    Upload.objects.filter(id=exhausted.id).update(status="processing", started_at=long_ago, attempts=3)
-    Upload.objects.filter(id=fresh.id).update(status="processing", started_at=timezone.now(), attempts=1)
+    alive = make_upload(owner, b"c")
+    Upload.objects.filter(id=stuck.id).update(status="processing", heartbeat_at=silent, attempts=1)
+    Upload.objects.filter(id=exhausted.id).update(status="processing", heartbeat_at=silent, attempts=3)
+    # Started long ago but still beating: a slow worker, not a dead one.
+    Upload.objects.filter(id=alive.id).update(status="processing", started_at=timezone.now() - timedelta(hours=1),
+                                              heartbeat_at=timezone.now(), attempts=1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = services.upload_requeue_stale(older_than_seconds=600, max_attempts=3)
-    assert result == {"requeued": 1, "failed": 1}
-    assert len(callbacks) == 1
+        result = services.upload_requeue_stale(max_attempts=3)
+    assert result == {"requeued": 1, "failed": 1, "resent": 0}
+    assert len(callbacks) == 1  # one outbox message, sent on commit
+    assert list(OutboxMessage.objects.values_list("task", "args")) == [(services.PROCESS_UPLOAD, [stuck.id])]
     statuses = dict(Upload.objects.values_list("id", "status"))
-    assert statuses == {stuck.id: "pending", exhausted.id: "failed", fresh.id: "processing"}
+    assert statuses == {stuck.id: "pending", exhausted.id: "failed", alive.id: "processing"}
