@@ -19,6 +19,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 import websockets
 
@@ -91,12 +92,15 @@ def test_the_embedded_stack_serves_http_websocket_and_runs_tasks(tmp_path):
     assert "operator" in manage(env, "ensure_operator")
     port = free_port()
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-    stack = subprocess.Popen([sys.executable, "manage.py", "runstack", "--port", str(port), "--concurrency", "1"],
+    stack = subprocess.Popen([sys.executable, "manage.py", "runstack", "--port", str(port), "--concurrency", "1",
+                              "--web-processes", "2"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_http(f"{base}/admin/login/", stack)
         login = json.dumps({"username": "operator", "password": "smoke-test-pass-123"}).encode()
         token = http_json(f"{base}/api/auth/token/", login, {"Content-Type": "application/json"})["access"]
+        daphnes = [c for c in psutil.Process(stack.pid).children() if "daphne" in " ".join(c.cmdline())]
+        assert len(daphnes) == 2  # both accept on the one port runstack opened
         events = asyncio.run(upload_and_watch(base, ws_base, token))
         assert events[-1]["status"] == "done" and events[-1]["progress"] == 100
         assert (tmp_path / "redis.sock").exists()  # it really ran on the embedded Redis

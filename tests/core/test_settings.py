@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,17 @@ def test_settings_refuse_to_start_without_secret_key_in_production(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_runstack_refuses_a_port_in_use_with_a_message(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "SECRET_KEY": "x" * 50, "TECNOCURSOS_VAR_DIR": str(tmp_path)}
+        result = subprocess.run([sys.executable, "manage.py", "runstack", "--port", str(port)], env=env,
+                                cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

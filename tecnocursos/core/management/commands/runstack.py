@@ -1,27 +1,41 @@
-"""Run the whole stack in the foreground: daphne (HTTP + WebSocket), a Celery
-worker and Celery beat. Ctrl-C (or SIGTERM) stops all three cleanly; if one dies,
+"""Run the whole stack in the foreground: daphne (HTTP + WebSocket; one process per core,
+all accepting on one listening socket that this command opens and hands over with --fd), a
+Celery worker and Celery beat. Ctrl-C (or SIGTERM) stops all three cleanly; if one dies,
 the others are stopped too, so the stack never runs half-up. In the embedded mode this
 process owns the embedded Redis (manage.py started it) and it stops with the stack."""
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 STOP_GRACE_SECONDS = 15
 
 
-def stack_commands(host: str, port: int, concurrency: int) -> dict[str, list[str]]:
+def listening_socket(host: str, port: int) -> socket.socket:
+    """One listening socket that every daphne process accepts on (the kernel spreads connections)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)  # passed to the daphne processes as --fd
+    return sock
+
+
+def stack_commands(fd: int, web_processes: int, concurrency: int) -> dict[str, list[str]]:
     py = sys.executable
+    web = [py, "-m", "daphne", "--fd", str(fd), "--proxy-headers", "tecnocursos.asgi:application"]
     return {
-        "web": [py, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers",
-                "tecnocursos.asgi:application"],
+        **{f"web{n + 1}" if web_processes > 1 else "web": web for n in range(web_processes)},
         "worker": [py, "-m", "celery", "-A", "tecnocursos", "worker", "--loglevel", "INFO",
                    "--concurrency", str(concurrency), "--hostname", "worker@%h"],
         "beat": [py, "-m", "celery", "-A", "tecnocursos", "beat", "--loglevel", "INFO",
@@ -36,9 +50,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+        parser.add_argument("--web-processes", type=int, default=os.cpu_count() or 1,
+                            help="daphne processes sharing the port (default: one per core)")
 
-    def handle(self, *args: Any, host: str, port: int, concurrency: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, concurrency: int, web_processes: int, **options: Any) -> None:
+        if web_processes < 1:
+            raise CommandError("--web-processes must be at least 1")
+        try:
+            listener = listening_socket(host, port)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS("TecnoCursos AI is starting:"))
         self.stdout.write(f"  admin      {base}/admin/")
@@ -47,11 +69,15 @@ class Command(BaseCommand):
         self.stdout.write(f"  websocket  ws://{host}:{port}/ws/connect?token=<access>")
         redis = "embedded (var/redis.sock)" if settings.EMBEDDED_REDIS else "REDIS_URL"
         self.stdout.write(f"  database   {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, redis {redis}")
+        self.stdout.write(f"  processes  {web_processes} daphne on one socket, a Celery worker ({concurrency}), beat")
         self.stdout.write("Press Ctrl-C to stop.")
+        fd = listener.fileno()
         procs = {
-            name: subprocess.Popen(cmd, start_new_session=True)  # signals are ours to forward
-            for name, cmd in stack_commands(host, port, concurrency).items()
+            # New sessions: Ctrl-C reaches only us, and we stop them in order.
+            name: subprocess.Popen(cmd, start_new_session=True, pass_fds=(fd,) if name.startswith("web") else ())
+            for name, cmd in stack_commands(fd, web_processes, concurrency).items()
         }
+        listener.close()  # the daphne processes hold it now
         stopping = False
 
         def request_stop(signum: int, frame: Any) -> None:
