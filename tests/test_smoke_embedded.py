@@ -99,7 +99,7 @@ def test_the_embedded_stack_serves_http_websocket_and_runs_tasks(tmp_path):
         wait_for_http(f"{base}/admin/login/", stack)
         login = json.dumps({"username": "operator", "password": "smoke-test-pass-123"}).encode()
         token = http_json(f"{base}/api/auth/token/", login, {"Content-Type": "application/json"})["access"]
-        daphnes = [c for c in psutil.Process(stack.pid).children() if "daphne" in " ".join(c.cmdline())]
+        daphnes = [c for c in psutil.Process(stack.pid).children() if "tecnocursos.serve" in " ".join(c.cmdline())]
         assert len(daphnes) == 2  # both accept on the one port runstack opened
         events = asyncio.run(upload_and_watch(base, ws_base, token))
         assert events[-1]["status"] == "done" and events[-1]["progress"] == 100
@@ -110,4 +110,5 @@ def test_the_embedded_stack_serves_http_websocket_and_runs_tasks(tmp_path):
         output, _ = stack.communicate(timeout=60)
     assert stack.returncode == 0, output
     assert "Stopped." in output
+    assert "WSCONNECT /ws/connect" in output and token not in output  # the access log keeps no credential
     assert not (tmp_path / "redis.sock").exists()  # the embedded Redis went down with the stack

@@ -33,7 +33,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def stack_commands(fd: int, web_processes: int, concurrency: int) -> dict[str, list[str]]:
     py = sys.executable
-    web = [py, "-m", "daphne", "--fd", str(fd), "--proxy-headers", "tecnocursos.asgi:application"]
+    # daphne through tecnocursos.serve: the same command line, with tokens redacted from its access log.
+    web = [py, "-m", "tecnocursos.serve", "--fd", str(fd), "--proxy-headers", "tecnocursos.asgi:application"]
     return {
         **{f"web{n + 1}" if web_processes > 1 else "web": web for n in range(web_processes)},
         "worker": [py, "-m", "celery", "-A", "tecnocursos", "worker", "--loglevel", "INFO",
