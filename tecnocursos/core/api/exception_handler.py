@@ -9,7 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tecnocursos.core.api.json_errors import django_error
+from tecnocursos.core.api.json_errors import RETRY_AFTER_SECONDS, django_error
 from tecnocursos.core.exceptions import ApplicationError
 
 
@@ -17,8 +17,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
     if error := django_error(exc):
-        # Raised while DRF reads the request (query, body), before its own handling applies.
-        return Response({"detail": error[1]}, status=error[0])
+        # Raised while DRF reads the request (query, body) or by a dependency, outside DRF's own handling.
+        status_code, message = error
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 503 else None
+        return Response({"detail": message}, status=status_code, headers=headers)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)

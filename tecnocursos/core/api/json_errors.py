@@ -10,6 +10,7 @@ the technical pages. This middleware, outermost, turns each of them into
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import (
@@ -19,9 +20,12 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+logger = logging.getLogger(__name__)
 JSON_PATH_PREFIXES = ("/api/", "/ws/", "/metrics")
 # Headers an error keeps when its body is replaced.
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
@@ -31,13 +35,19 @@ def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(JSON_PATH_PREFIXES)
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 suggests: dependencies come back within seconds or page someone
+
+
 def json_error(status: int, detail: str | None = None) -> JsonResponse:
     phrase = HTTPStatus(status).phrase.capitalize() if status in HTTPStatus._value2member_map_ else "Error"
-    return JsonResponse({"detail": detail or f"{phrase}."}, status=status)
+    response = JsonResponse({"detail": detail or f"{phrase}."}, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def django_error(exc: Exception) -> tuple[int, str] | None:
-    """Status and message for the exceptions Django turns into 4xx pages (None for others)."""
+    """Status and message for the exceptions that are not bugs: Django's 4xx, a database outage."""
     if isinstance(exc, RequestDataTooBig):
         return 413, "The request body is too large."
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
@@ -48,6 +58,10 @@ def django_error(exc: Exception) -> tuple[int, str] | None:
         return 404, "Not found."
     if isinstance(exc, PermissionDenied):
         return 403, "You do not have permission to perform this action."
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # The database restarting or unreachable: the request may be retried, it is not a bug.
+        logger.warning("database unavailable: %s", exc)
+        return 503, "The database is unavailable; try again shortly."
     return None  # a crash: Django logs it and answers 500, which process_response turns into JSON
 
 

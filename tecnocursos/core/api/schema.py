@@ -9,7 +9,8 @@ follow from the request's shape:
   of signed-in ones (session callers without a CSRF token);
 - 404 where the path names an object, or the list is paginated (a page past the end);
 - 415 where there is a request body (a media type the parsers do not take);
-- 429 where the view has throttles (with `Retry-After`).
+- 429 where the view has throttles (with `Retry-After`);
+- 503 everywhere: a dependency (the database, Redis) is down; `Retry-After` says when to retry.
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ class AutoSchema(openapi.AutoSchema):
         for code in self._error_codes():
             if code not in responses:
                 responses[code] = self._get_response_for_code(error_response(code), code, direction=direction)
-        if "429" in responses:
-            responses["429"].setdefault("headers", {})["Retry-After"] = {
-                "schema": {"type": "integer"}, "description": "Seconds to wait before trying again.",
-            }
+        for code in ("429", "503"):
+            if code in responses:
+                responses[code].setdefault("headers", {})["Retry-After"] = {
+                    "schema": {"type": "integer"}, "description": "Seconds to wait before trying again.",
+                }
         return dict(sorted(responses.items()))
 
     def _error_codes(self) -> list[str]:
@@ -110,6 +112,7 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("415")
         if self.view.get_throttles():
             codes.append("429")
+        codes.append("503")  # every operation reads the database (the caller's user at least)
         return codes
 
 
