@@ -164,7 +164,7 @@ def upload_requeue_stale(*, max_attempts: int = 3) -> dict[str, int]:
         unsent = {args[0] for args in OutboxMessage.objects.filter(task=PROCESS_UPLOAD, sent_at=None)
                   .values_list("args", flat=True) if args}  # waiting in the outbox: the relay sends them
         waiting = Upload.objects.filter(status=Upload.Status.PENDING, queued_at__lt=cutoff)
-        lost = [upload_id for upload_id in waiting.values_list("id", flat=True) if upload_id not in unsent]
+        lost = [i for i in waiting.values_list("id", flat=True) if i not in unsent and i not in dead]
         for upload_id in [*dead, *lost]:
             outbox_enqueue(PROCESS_UPLOAD, upload_id)
         Upload.objects.filter(id__in=[*dead, *lost]).update(queued_at=timezone.now())

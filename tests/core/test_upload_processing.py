@@ -144,7 +144,7 @@ def test_uploads_whose_worker_stopped_beating_are_requeued_or_failed(owner, djan
     stuck = make_upload(owner, b"a")
     exhausted = make_upload(owner, b"b")
     alive = make_upload(owner, b"c")
-    Upload.objects.filter(id=stuck.id).update(status="processing", heartbeat_at=silent, attempts=1)
+    Upload.objects.filter(id=stuck.id).update(status="processing", heartbeat_at=silent, queued_at=silent, attempts=1)
     Upload.objects.filter(id=exhausted.id).update(status="processing", heartbeat_at=silent, attempts=3)
     # Started long ago but still beating: a slow worker, not a dead one.
     Upload.objects.filter(id=alive.id).update(status="processing", started_at=timezone.now() - timedelta(hours=1),
