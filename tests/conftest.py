@@ -10,6 +10,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,3 +245,14 @@ def default_cache() -> Iterator[Any]:
     backend.clear()
     yield backend
     backend.clear()
+
+
+def database_url(tmp_path: Path) -> str:
+    """For a server process a test starts: the test database when it is a server (PostgreSQL),
+    a fresh SQLite file when it lives in memory (the process must migrate it)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"sqlite:///{tmp_path / 'stack.sqlite3'}"

@@ -21,6 +21,7 @@ from django.db import connection
 
 from tecnocursos.core import services
 from tecnocursos.core.models import Upload
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -44,11 +45,10 @@ app.worker_main(["worker", "--pool", "solo", "--loglevel", "WARNING", "--without
 
 
 def worker(name: str, tmp_path: Path, slow: float = 0) -> subprocess.Popen[bytes]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tecnocursos.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(tmp_path),
         "REDIS_URL": settings.REDIS_URL,
         "REDIS_PREFIX": settings.REDIS_PREFIX,
         "SECRET_KEY": settings.SECRET_KEY,
@@ -61,7 +61,7 @@ def worker(name: str, tmp_path: Path, slow: float = 0) -> subprocess.Popen[bytes
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+def wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 import websockets
 from django.conf import settings
-from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.conftest import free_port
+from tests.conftest import database_url, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -40,14 +39,6 @@ User = get_user_model()
 names = ("mpalice", "mpbob", "mpstaff")
 print(json.dumps({name: User.objects.create_user(name, is_staff=(name == "mpstaff")).id for name in names}))
 """
-
-
-def database_url(tmp_path: Path) -> str:
-    """The test database when it is a server; a fresh SQLite file when it lives in memory."""
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"sqlite:///{tmp_path / 'stack.sqlite3'}"
 
 
 def server_env(tmp_path: Path) -> dict[str, str]:
