@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from analytics import pages
+from backups.api import views as backup_views
 from tecnocursos.core.api import views as core_views
 
 urlpatterns = [
@@ -11,7 +12,9 @@ urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("api/schema/", core_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", core_views.DocsPage.as_view(url_name="schema"), name="api-docs"),
+    path("api/analytics/services/backup", backup_views.BackupServiceApi.as_view(), name="analytics-backup"),
     path("api/analytics/", include("analytics.urls")),
+    path("api/backup/", include("backups.urls")),
     path("api/", include("tecnocursos.core.urls")),
     path("", include("realtime.urls")),
 ]

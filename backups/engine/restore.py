@@ -1,0 +1,159 @@
+"""Rebuilding a run's tree from the archives of its chain, into a staging directory.
+
+Every name of the manifest and every member of every archive read passes pathsafety first;
+links, hard links, devices and fifos in an archive are never created from it (the manifest
+says what links exist, and only links that stay inside the tree are made). Files are written
+with O_EXCL | O_NOFOLLOW under parents that resolve inside the staging root, their content
+checked against the manifest's SHA-256 as it is written. The caller moves the staging
+directory into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from backups.engine import archive
+from backups.engine.archive import Member
+from backups.engine.manifest import DIR, FILE, MEMBER_NAME, SYMLINK, Entry, Manifest
+from backups.engine.pathsafety import UnsafePath, check_link, check_name, inside
+from backups.engine.pipeline import IntegrityError
+from backups.engine.streams import COPY_BLOCK
+
+OpenRun = Callable[[int], AbstractContextManager[Iterator[Member]]]
+
+
+@dataclass
+class RestoreReport:
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    bytes: int = 0
+
+
+def check_manifest(manifest: Manifest, *, prefix: str = "") -> list[Entry]:
+    """The entries to restore (under `prefix` if given), every path and link target checked."""
+    chosen = []
+    for entry in manifest.entries:
+        check_name(entry.path)
+        if entry.type == SYMLINK:
+            check_link(entry.path, entry.target)
+        elif entry.type not in (FILE, DIR):
+            raise UnsafePath(f"{entry.path!r}: type {entry.type!r} is never restored")
+        if not prefix or entry.path == prefix or entry.path.startswith(prefix + "/"):
+            chosen.append(entry)
+    return chosen
+
+
+def _write_member(member: Member, path: Path, entry: Entry) -> int:
+    assert member.stream is not None
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        while block := member.stream.read(COPY_BLOCK):
+            digest.update(block)
+            out.write(block)
+            size += len(block)
+    if size != entry.size or digest.hexdigest() != entry.sha256:
+        raise IntegrityError(f"{entry.path}: restored content does not match the manifest")
+    return size
+
+
+def _finish(path: Path, entry: Entry) -> None:
+    os.chmod(path, entry.mode & 0o777, follow_symlinks=False)
+    os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns), follow_symlinks=False)
+
+
+def _check_member(member: Member) -> str:
+    name = check_name(member.name)
+    if member.type == archive.SYMLINK:
+        check_link(name, member.linkname)
+    elif member.type == archive.OTHER:
+        raise UnsafePath(f"{name!r}: hard links, devices and fifos are never restored")
+    return name
+
+
+class _Restore:
+    def __init__(self, entries: list[Entry], staging: Path, progress: Callable[[int, int], None] | None):
+        self.entries = entries
+        self.staging = staging
+        self.progress = progress
+        self.report = RestoreReport()
+        self.total = sum(e.size for e in entries if e.type == FILE)
+
+    def make_dirs(self) -> None:
+        for entry in sorted((e for e in self.entries if e.type == DIR), key=lambda e: e.path):
+            path = inside(self.staging, entry.path)
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            self.report.dirs += 1
+
+    def wanted_by_run(self) -> dict[int, dict[str, list[Entry]]]:
+        wanted: dict[int, dict[str, list[Entry]]] = {}
+        for entry in self.entries:
+            if entry.type == FILE:
+                if entry.stored_in is None:
+                    raise IntegrityError(f"{entry.path}: the manifest does not say which archive holds it")
+                wanted.setdefault(entry.stored_in, {}).setdefault(entry.member, []).append(entry)
+        return wanted
+
+    def from_archive(self, run_id: int, members: Iterator[Member], wanted: dict[str, list[Entry]]) -> None:
+        found: set[str] = set()
+        for member in members:
+            name = _check_member(member)
+            targets = wanted.get(name)
+            if name == MEMBER_NAME or targets is None or member.type != archive.FILE:
+                continue
+            if name in found:
+                raise IntegrityError(f"archive of run {run_id} holds {name} twice")
+            found.add(name)
+            first = inside(self.staging, targets[0].path)
+            os.makedirs(first.parent, mode=0o700, exist_ok=True)
+            self.report.bytes += _write_member(member, first, targets[0])
+            self.report.files += 1
+            for other in targets[1:]:  # the same content at several paths: copy what was checked
+                path = inside(self.staging, other.path)
+                os.makedirs(path.parent, mode=0o700, exist_ok=True)
+                shutil.copyfile(first, path, follow_symlinks=False)
+                _finish(path, other)
+                self.report.files += 1
+            _finish(first, targets[0])
+            if self.progress is not None:
+                self.progress(self.report.bytes, self.total)
+        missing = sorted(set(wanted) - found)
+        if missing:
+            raise IntegrityError(f"archive of run {run_id} lacks {len(missing)} member(s), e.g. {missing[0]}")
+
+    def links_and_dirs(self) -> None:
+        for entry in self.entries:
+            if entry.type == SYMLINK:
+                path = inside(self.staging, entry.path)
+                os.makedirs(path.parent, mode=0o700, exist_ok=True)
+                os.symlink(entry.target, path)
+                os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns), follow_symlinks=False)
+                self.report.symlinks += 1
+        # Deepest first: setting a parent's mtime before its children are done would not stick.
+        for entry in sorted((e for e in self.entries if e.type == DIR), key=lambda e: e.path.count("/"),
+                            reverse=True):
+            _finish(inside(self.staging, entry.path), entry)
+
+
+def restore_tree(manifest: Manifest, staging: Path, open_run: OpenRun, *, prefix: str = "",
+                 progress: Callable[[int, int], None] | None = None) -> RestoreReport:
+    """Write the tree of `manifest` (or its part under `prefix`) into the empty `staging`.
+
+    `open_run(run_id)` opens the archive of a run of the chain and yields its members
+    (pipeline.read_archive); each archive is read once, in run order.
+    """
+    job = _Restore(check_manifest(manifest, prefix=prefix), staging, progress)
+    job.make_dirs()
+    for run_id, wanted in sorted(job.wanted_by_run().items()):
+        with open_run(run_id) as members:
+            job.from_archive(run_id, members, wanted)
+    job.links_and_dirs()
+    return job.report
