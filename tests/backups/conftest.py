@@ -19,8 +19,9 @@ KEY_ENV = "BACKUP_ENCRYPTION_KEYS"
 def backup_env(settings, tmp_path, monkeypatch) -> dict[str, Path]:
     """Settings pointing every backup path into tmp_path, and a one-key ring in the environment."""
     paths = {name: tmp_path / name for name in ("root", "media", "restores", "extra")}
-    for path in paths.values():
-        path.mkdir()
+    for name, path in paths.items():
+        if name != "root":  # the app creates its own root, private
+            path.mkdir()
     settings.BACKUP_ROOT = paths["root"]
     settings.MEDIA_ROOT = paths["media"]
     settings.BACKUP_RESTORE_ROOT = paths["restores"]
