@@ -152,6 +152,7 @@ class _Reporter:
         self.last_beat = time.monotonic()
 
     def event(self, pct: int, status: str, message: str) -> None:
+        self.last_pct = pct
         if self.run.requested_by_id:
             progress_report(user_id=self.run.requested_by_id, task_id=str(self.run.task_id), progress=pct,
                             status=status, message=message)
@@ -165,7 +166,6 @@ class _Reporter:
             self.last_beat = now
             BackupRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
         if pct != self.last_pct:
-            self.last_pct = pct
             self.event(pct, "running", f"{self.verb} {self.run.config.name}: {done} of {total} bytes")
 
 
