@@ -20,6 +20,7 @@ import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO
@@ -248,7 +249,7 @@ class Member:
     stream: BinaryIO | None  # the content of a file, readable once, before the next member
 
 
-_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zstandard.ZstdError, zipfile.BadZipFile)
+_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, zstandard.ZstdError, zipfile.BadZipFile)
 
 
 class _Guarded:

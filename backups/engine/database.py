@@ -64,9 +64,25 @@ def sqlite_dump(source: Path, target: Path, *, progress: Callable[[int, int], No
 def sqlite_copy(connection: sqlite3.Connection, target: Path, *,
                 progress: Callable[[int, int], None] | None = None) -> None:
     """Like sqlite_dump, from an open connection (an in-memory database too)."""
+    if connection.in_transaction:
+        _sqlite_copy_sql(connection, target)
+        return
     dst = sqlite3.connect(target)
     try:
         connection.backup(dst, pages=4096, progress=_sqlite_progress(progress))
+    except sqlite3.Error as exc:
+        raise DatabaseBackupError(f"SQLite backup failed: {exc}") from exc
+    finally:
+        dst.close()
+
+
+def _sqlite_copy_sql(connection: sqlite3.Connection, target: Path) -> None:
+    # The backup API waits forever on a database its own connection is writing (a caller
+    # inside a transaction); a dump, statement by statement, sees that connection's view.
+    dst = sqlite3.connect(target, isolation_level=None)
+    try:
+        for statement in connection.iterdump():
+            dst.execute(statement)
     except sqlite3.Error as exc:
         raise DatabaseBackupError(f"SQLite backup failed: {exc}") from exc
     finally:

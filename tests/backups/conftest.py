@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backups.engine import database as db
 from backups.engine.crypto import generate_key
 
 KEY_ENV = "BACKUP_ENCRYPTION_KEYS"
@@ -72,11 +76,12 @@ def media_tree(backup_env) -> Path:
     return backup_env["media"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """A real S3 API (moto in server mode) on a random loopback port."""
+    """A real S3 API (moto in server mode) on a random loopback port, for the session."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -89,6 +94,7 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def s3_env(backup_env, moto_server, settings, monkeypatch) -> Any:
     import boto3
+    import requests
 
     from backups import storage
 
@@ -100,7 +106,31 @@ def s3_env(backup_env, moto_server, settings, monkeypatch) -> Any:
     settings.BACKUP_S3_PREFIX = "prod"
     settings.BACKUP_S3_PART_BYTES = 5 * 1024 * 1024
     storage._s3_client.cache_clear()
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()  # empty S3 per test
     client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     client.create_bucket(Bucket="tc-backups")
     yield client
     storage._s3_client.cache_clear()
+
+
+@pytest.fixture
+def scratch_pg():
+    """A throwaway PostgreSQL database on the server of DATABASE_URL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or shutil.which("pg_dump") is None:
+        pytest.skip("needs DATABASE_URL=postgres://... and the PostgreSQL client")
+    import environ
+    import psycopg
+
+    conf = environ.Env.db_url_config(url)
+    params = db.PgParams(name=f"bk_scratch_{uuid.uuid4().hex[:10]}", host=conf["HOST"], port=str(conf["PORT"]),
+                         user=conf["USER"], password=conf["PASSWORD"])
+    admin = dict(host=conf["HOST"], port=conf["PORT"], user=conf["USER"], password=conf["PASSWORD"] or None,
+                 dbname="postgres", autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'CREATE DATABASE "{params.name}"')
+    try:
+        yield params, {**admin, "dbname": params.name}
+    finally:
+        with psycopg.connect(**admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{params.name}" WITH (FORCE)')

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
-import uuid
 
 import pytest
 
@@ -70,29 +68,6 @@ def test_an_unknown_dump_format_is_named(tmp_path):
         db.dump_engine(tmp_path / "x")
 
 
-@pytest.fixture
-def scratch_pg():
-    """A throwaway PostgreSQL database on the server of DATABASE_URL."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or shutil.which("pg_dump") is None:
-        pytest.skip("needs DATABASE_URL=postgres://... and the PostgreSQL client")
-    import environ
-    import psycopg
-
-    conf = environ.Env.db_url_config(url)
-    params = db.PgParams(name=f"bk_scratch_{uuid.uuid4().hex[:10]}", host=conf["HOST"], port=str(conf["PORT"]),
-                         user=conf["USER"], password=conf["PASSWORD"])
-    admin = dict(host=conf["HOST"], port=conf["PORT"], user=conf["USER"], password=conf["PASSWORD"] or None,
-                 dbname="postgres", autocommit=True)
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{params.name}"')
-    try:
-        yield params, {**admin, "dbname": params.name}
-    finally:
-        with psycopg.connect(**admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{params.name}" WITH (FORCE)')
-
-
 def test_pg_dump_and_restore_round_trip(scratch_pg, tmp_path):
     import psycopg
 
@@ -114,3 +89,14 @@ def test_pg_dump_failure_is_a_clear_error(tmp_path):
     params = db.PgParams(name="no_such_database_xyz", host="127.0.0.1", port="1")
     with pytest.raises(db.DatabaseBackupError, match="pg_dump failed|not installed"):
         db.pg_dump(params, tmp_path / "dump.pgdump")
+
+
+def test_a_connection_inside_a_transaction_is_copied_with_its_own_view(tmp_path):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (v TEXT)")
+    conn.commit()
+    conn.execute("INSERT INTO t VALUES ('uncommitted but ours')")
+    assert conn.in_transaction
+    db.sqlite_copy(conn, tmp_path / "dump.sqlite3")
+    assert sqlite3.connect(tmp_path / "dump.sqlite3").execute("SELECT v FROM t").fetchall() == [
+        ("uncommitted but ours",)]
