@@ -305,3 +305,9 @@ BACKUP_COMPRESS_THREADS = env.int("BACKUP_COMPRESS_THREADS", default=-1)  # zstd
 BACKUP_CHUNK_BYTES = env.int("BACKUP_CHUNK_BYTES", default=1024 * 1024)  # encryption chunk size
 BACKUP_PG_DUMP = env.str("BACKUP_PG_DUMP", default="pg_dump")
 BACKUP_PG_RESTORE = env.str("BACKUP_PG_RESTORE", default="pg_restore")
+# Named enums in the OpenAPI schema ("status" exists in several apps).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "BackupRunStatusEnum": "backups.models.BackupRun.Status",
+    "BackupRunKindEnum": "backups.models.BackupRun.Kind",
+    "StatusEnum": "tecnocursos.core.models.Upload.Status",  # the name uploads had before backups came
+})
