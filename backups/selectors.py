@@ -19,6 +19,8 @@ def config_get(*, name: str) -> BackupConfig:
 
 
 def run_get(*, run_id: int) -> BackupRun:
+    if not 0 < run_id < 2**63:  # beyond a bigint: no such row (and no database error)
+        raise NotFound(f"Backup run {run_id} not found.")
     run = BackupRun.objects.select_related("config").filter(id=run_id).first()
     if run is None:
         raise NotFound(f"Backup run {run_id} not found.")
