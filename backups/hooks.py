@@ -22,7 +22,8 @@ def _resolve(name: str) -> Callable[..., Any]:
     path = settings.BACKUP_HOOKS.get(name)
     if path is None:
         raise ApplicationError(f"hook {name!r} is not in BACKUP_HOOKS")
-    return import_string(path)  # type: ignore[no-any-return]
+    hook: Callable[..., Any] = import_string(path)
+    return hook
 
 
 def run_pre_hooks(names: list[str], run: Any) -> None:

@@ -98,7 +98,7 @@ def backup_overview() -> dict[str, Any]:
     latest = {run.config_id: run for run in _latest_per_config()}
     configs: list[ConfigSummary] = []
     for config in BackupConfig.objects.select_related("schedule").order_by("name"):
-        stats = per_config.get(config.id, {})
+        stats: dict[str, Any] = dict(per_config.get(config.id, {}))
         configs.append({
             "name": config.name, "enabled": config.enabled, "kind_policy": config.kind_policy,
             "archive_format": config.archive_format, "encrypted": config.encrypted,

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -99,13 +99,17 @@ def _choose_kind(config: BackupConfig, requested: str | None) -> tuple[str, Back
     return "full", None
 
 
-def _create_run(*, config: BackupConfig, user: AbstractBaseUser | None, trigger: str,
+def _user_id(user: AbstractBaseUser | AnonymousUser | None) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _create_run(*, config: BackupConfig, user: AbstractBaseUser | AnonymousUser | None, trigger: str,
                 kind: str | None) -> BackupRun:
     predicted, _ = _choose_kind(config, kind)
     try:
         with transaction.atomic():
             return BackupRun.objects.create(
-                config=config, kind=predicted, trigger=trigger, requested_by=user if user and user.pk else None,
+                config=config, kind=predicted, trigger=trigger, requested_by_id=_user_id(user),
                 archive_format=config.archive_format, encrypted=config.encrypted, destination=config.destination,
             )
     except IntegrityError:
@@ -117,7 +121,7 @@ def _create_run(*, config: BackupConfig, user: AbstractBaseUser | None, trigger:
         ) from None
 
 
-def backup_request(*, config: BackupConfig, user: AbstractBaseUser | None = None, trigger: str = "api",
+def backup_request(*, config: BackupConfig, user: AbstractBaseUser | AnonymousUser | None = None, trigger: str = "api",
                    kind: str | None = None) -> BackupRun:
     """Create a queued run and queue its task once committed; 409 if the config has one active."""
     from backups.tasks import run_backup
@@ -340,8 +344,8 @@ def _notify(user: Any, title: str, message: str, level: str) -> None:
         notification_send(user=user, title=title, message=message)
 
 
-def backup_run_now(*, config: BackupConfig, user: AbstractBaseUser | None = None, trigger: str = "command",
-                   kind: str | None = None, progress: Progress | None = None) -> BackupRun:
+def backup_run_now(*, config: BackupConfig, user: AbstractBaseUser | AnonymousUser | None = None,
+                   trigger: str = "command", kind: str | None = None, progress: Progress | None = None) -> BackupRun:
     """Create and perform a run in this process (the `backup run` command)."""
     run = _create_run(config=config, user=user, trigger=trigger, kind=kind)
     done = backup_execute(run_id=run.id, kind=kind, progress=progress)
@@ -530,14 +534,14 @@ def backup_verify_latest() -> dict[str, bool]:
     return results
 
 
-def backup_verify_request(*, run: BackupRun, user: AbstractBaseUser | None) -> BackupRun:
+def backup_verify_request(*, run: BackupRun, user: AbstractBaseUser | AnonymousUser | None) -> BackupRun:
     """Queue a verification (API, admin); progress goes to `user`."""
     from backups.tasks import verify_backup
 
     if run.status != BackupRun.Status.COMPLETED:
         raise ApplicationError(f"Run {run.id} is {run.status}; only completed runs can be verified.",
                                status_code=409)
-    user_id = user.pk if user is not None else None
+    user_id = _user_id(user)
     transaction.on_commit(lambda: verify_backup.delay(run.id, user_id))
     return run
 
@@ -626,7 +630,7 @@ def backup_restore(*, run: BackupRun, target: Path | None, database: bool = Fals
     return RestoreOutcome(run=run, target=target, report=report, database_loaded=database)
 
 
-def backup_restore_request(*, run: BackupRun, user: AbstractBaseUser | None) -> Path:
+def backup_restore_request(*, run: BackupRun, user: AbstractBaseUser | AnonymousUser | None) -> Path:
     """The admin's restore: into a new directory under BACKUP_RESTORE_ROOT, in the background."""
     from backups.tasks import restore_backup
 
@@ -634,7 +638,7 @@ def backup_restore_request(*, run: BackupRun, user: AbstractBaseUser | None) -> 
         raise ApplicationError(f"Run {run.id} is {run.status}; only completed runs can be restored.")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     target = Path(settings.BACKUP_RESTORE_ROOT) / f"run-{run.id}-{stamp}-{secrets.token_hex(2)}"
-    user_id = user.pk if user is not None else None
+    user_id = _user_id(user)
     transaction.on_commit(lambda: restore_backup.delay(run.id, str(target), user_id))
     return target
 
@@ -671,8 +675,9 @@ def _prune_decision(config: BackupConfig) -> tuple[Decision, dict[int, BackupRun
     snapshots = [Snapshot(r.id, r.finished_at or r.created_at, r.parent_id) for r in runs.values()]
     decision = forget(snapshots, config.retention(), tz=timezone.get_current_timezone())
     # Parents of runs in progress stay too, whatever the policy says.
-    for parent_id in BackupRun.objects.filter(config=config, status__in=BackupRun.ACTIVE, parent__isnull=False) \
-            .values_list("parent_id", flat=True):
+    active = BackupRun.objects.filter(config=config, status__in=BackupRun.ACTIVE, parent__isnull=False)
+    for first in active.values_list("parent_id", flat=True):
+        parent_id: int | None = first
         while parent_id is not None and parent_id in runs:
             decision.keep.setdefault(parent_id, []).append("needed by a run in progress")
             parent_id = runs[parent_id].parent_id
@@ -748,7 +753,7 @@ def run_reencrypt(*, run: BackupRun, key: Key) -> BackupRun:
         with destination.open(run.archive_name) as raw:
             hashed_in = HashingReader(raw)
             stored = HashingWriter(writer)
-            plain = DecryptingReader(hashed_in, ring)  # type: ignore[arg-type]
+            plain = DecryptingReader(hashed_in, ring)
             with EncryptingWriter(stored, key, chunk_size=settings.BACKUP_CHUNK_BYTES) as encrypter:
                 while block := plain.read(COPY_BLOCK):
                     encrypter.write(block)

@@ -21,13 +21,13 @@ class RunStartedSerializer(serializers.Serializer):
 class RunSerializer(serializers.ModelSerializer):
     config = serializers.CharField(source="config.name")
     size = serializers.IntegerField(source="bytes_out", help_text="Bytes of the archive as stored.")
-    parent = serializers.IntegerField(source="parent_id", allow_null=True)
+    parent_id = serializers.IntegerField(allow_null=True, help_text="The run this one stores changes against.")
 
     class Meta:
         model = BackupRun
         fields = [
             "id", "config", "kind", "status", "started_at", "finished_at", "size", "checksum", "encrypted",
-            "parent", "trigger", "created_at", "archive_format", "destination", "key_id", "db_engine",
+            "parent_id", "trigger", "created_at", "archive_format", "destination", "key_id", "db_engine",
             "bytes_in", "bytes_stored", "file_count", "files_stored", "files_deleted", "error",
             "verified_at", "verify_ok", "task_id",
         ]

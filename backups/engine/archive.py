@@ -23,11 +23,11 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 import zstandard
 
-from backups.engine.streams import COPY_BLOCK, Writable
+from backups.engine.streams import COPY_BLOCK, ReadAhead, Writable
 
 FORMATS = ("tar.gz", "tar.zst", "zip")
 DEFAULT_LEVELS = {"tar.gz": 6, "tar.zst": 3, "zip": 6}
@@ -119,11 +119,17 @@ class _NoClose:
         pass
 
 
+class _Compressor(Protocol):
+    def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class TarWriter(ArchiveWriter):
     def __init__(self, sink: Writable, *, compression: str, level: int, threads: int = 0):
-        self._compressor: IO[bytes]
+        self._compressor: _Compressor
         if compression == "gz":
-            self._compressor = gzip.GzipFile(fileobj=_NoClose(sink), mode="wb",  # type: ignore[arg-type]
+            self._compressor = gzip.GzipFile(fileobj=_NoClose(sink), mode="wb",
                                              compresslevel=level, mtime=0, filename="")
         else:
             cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
@@ -180,7 +186,7 @@ class TarWriter(ArchiveWriter):
 
 class ZipWriter(ArchiveWriter):
     def __init__(self, sink: Writable, *, level: int):
-        self._zip = zipfile.ZipFile(_Unseekable(sink), "w", compression=zipfile.ZIP_DEFLATED,  # type: ignore[arg-type]
+        self._zip = zipfile.ZipFile(_Unseekable(sink), "w", compression=zipfile.ZIP_DEFLATED,  # type: ignore[call-overload]
                                     compresslevel=level, allowZip64=True)
 
     @staticmethod
@@ -280,16 +286,16 @@ def _decompressed(fmt: str, source: BinaryIO) -> BinaryIO:
     if fmt == "tar.gz":
         return gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[return-value]
     dctx = zstandard.ZstdDecompressor()
-    return dctx.stream_reader(source, read_size=COPY_BLOCK, read_across_frames=True,  # type: ignore[return-value]
+    return dctx.stream_reader(source, read_size=COPY_BLOCK, read_across_frames=True,
                               closefd=False)
 
 
 def iter_tar(fmt: str, source: BinaryIO) -> Iterator[Member]:
     """Members of a tar.gz / tar.zst stream, in order; then the rest of the stream is read
     through, so a bad trailer (checksum, appended garbage) raises too."""
-    stream = _decompressed(fmt, source)
+    stream = ReadAhead(_decompressed(fmt, source))
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=COPY_BLOCK)
+        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=COPY_BLOCK)  # type: ignore[call-overload]
         for info in tar:
             kind = _tar_type(info)
             reader = tar.extractfile(info) if kind == FILE else None
@@ -299,6 +305,8 @@ def iter_tar(fmt: str, source: BinaryIO) -> Iterator[Member]:
             pass
     except _READ_ERRORS as exc:
         raise ArchiveError(f"{fmt} archive is damaged: {exc}") from exc
+    finally:
+        stream.close()
 
 
 def iter_zip(source: BinaryIO) -> Iterator[Member]:

@@ -24,12 +24,13 @@ import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from backups.engine.streams import Readable, Writable
 
 MAGIC = b"TCBKENC"
 VERSION = 1
@@ -134,7 +135,7 @@ class Header:
         return _FIXED.pack(MAGIC, VERSION, self.chunk_size, self.salt, len(kid)) + kid
 
 
-def read_header(stream: BinaryIO) -> tuple[Header, bytes]:
+def read_header(stream: Readable) -> tuple[Header, bytes]:
     """(header, its raw bytes) from the start of an encrypted stream."""
     fixed = _read_exact(stream, _FIXED.size)
     if len(fixed) < _FIXED.size or not fixed.startswith(MAGIC):
@@ -167,7 +168,7 @@ def _aad(header_digest: bytes, index: int, last: bool) -> bytes:
     return header_digest + struct.pack(">QB", index, 1 if last else 0)
 
 
-def _read_exact(stream: BinaryIO, size: int) -> bytes:
+def _read_exact(stream: Readable, size: int) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining > 0:
@@ -185,7 +186,7 @@ class EncryptingWriter:
     `close()` seals the last chunk; it does not close the sink.
     """
 
-    def __init__(self, sink: BinaryIO, key: Key, *, chunk_size: int = DEFAULT_CHUNK_SIZE):
+    def __init__(self, sink: Writable, key: Key, *, chunk_size: int = DEFAULT_CHUNK_SIZE):
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
             raise ValueError("chunk_size out of range")
         header = Header(key.id, chunk_size, os.urandom(SALT_SIZE))
@@ -252,7 +253,7 @@ class EncryptingWriter:
 class DecryptingReader:
     """A read-only binary stream over the encrypted format; raises CryptoError on any tampering."""
 
-    def __init__(self, source: BinaryIO, ring: KeyRing):
+    def __init__(self, source: Readable, ring: KeyRing):
         header, raw = read_header(source)
         self.key_id = header.key_id
         key = ring.get(header.key_id)
@@ -292,12 +293,12 @@ class DecryptingReader:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            parts = [bytes(self._plain)]
+            everything = [bytes(self._plain)]
             self._plain = memoryview(b"")
             while self._next_chunk():
-                parts.append(bytes(self._plain))
+                everything.append(bytes(self._plain))
                 self._plain = memoryview(b"")
-            return b"".join(parts)
+            return b"".join(everything)
         parts: list[bytes] = []
         wanted = size
         while wanted > 0:

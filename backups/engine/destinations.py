@@ -206,7 +206,8 @@ class _Body:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        return self._body.read(None if size is None or size < 0 else size)  # type: ignore[no-any-return]
+        data: bytes = self._body.read(None if size is None or size < 0 else size)
+        return data
 
     def close(self) -> None:
         self._body.close()

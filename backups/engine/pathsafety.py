@@ -44,14 +44,24 @@ def check_link(name: str, target: str) -> str:
     return target
 
 
-def inside(root: Path, name: str) -> Path:
-    """root/name, after checking the name and that its parent resolves inside root."""
+def inside(root: Path, name: str, checked: set[str] | None = None) -> Path:
+    """root/name, after checking the name and that its parent resolves inside root.
+
+    `checked` remembers parents already resolved (a restore writes many files per
+    directory and creates no link before its files are done).
+    """
     check_name(name)
-    real_root = os.path.realpath(root)
+    real_root = str(root) if checked is not None and str(root) in checked else os.path.realpath(root)
+    if checked is not None:
+        checked.add(real_root)
     path = os.path.join(real_root, *name.split("/"))
-    parent = os.path.realpath(os.path.dirname(path))
-    if parent != real_root and not parent.startswith(real_root + os.sep):
-        raise UnsafePath(f"{name!r} resolves outside the target")
+    directory = os.path.dirname(path)
+    if checked is None or directory not in checked:
+        parent = os.path.realpath(directory)
+        if parent != real_root and not parent.startswith(real_root + os.sep):
+            raise UnsafePath(f"{name!r} resolves outside the target")
+        if checked is not None:
+            checked.add(directory)
     if os.path.islink(path):
         raise UnsafePath(f"{name!r} is an existing symlink; refusing to write through it")
     return Path(path)

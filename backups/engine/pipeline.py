@@ -178,7 +178,7 @@ def read_archive(raw: BinaryIO, info: ArchiveInfo, *, ring: KeyRing | None,
             shutil.copyfileobj(plain, spool, COPY_BLOCK)
             spool.seek(0)
             _check_digest(hashed, info)
-            yield archive.iter_members("zip", spool)  # type: ignore[arg-type]
+            yield archive.iter_members("zip", spool)
         return
     yield archive.iter_members(info.archive_format, plain)
     hashed.drain()

@@ -86,12 +86,21 @@ class _Restore:
         self.progress = progress
         self.report = RestoreReport()
         self.total = sum(e.size for e in entries if e.type == FILE)
+        self.checked: set[str] = set()  # parents resolved inside the root while no link exists yet
+        self.real_staging = Path(os.path.realpath(staging))
+        self.made: set[str] = set()  # directories known to exist
 
     def make_dirs(self) -> None:
         for entry in sorted((e for e in self.entries if e.type == DIR), key=lambda e: e.path):
             path = inside(self.staging, entry.path)
             os.makedirs(path, mode=0o700, exist_ok=True)
             self.report.dirs += 1
+
+    def make_parent(self, path: Path) -> None:
+        parent = str(path.parent)
+        if parent not in self.made:
+            os.makedirs(parent, mode=0o700, exist_ok=True)
+            self.made.add(parent)
 
     def wanted_by_run(self) -> dict[int, dict[str, list[Entry]]]:
         wanted: dict[int, dict[str, list[Entry]]] = {}
@@ -112,13 +121,13 @@ class _Restore:
             if name in found:
                 raise IntegrityError(f"archive of run {run_id} holds {name} twice")
             found.add(name)
-            first = inside(self.staging, targets[0].path)
-            os.makedirs(first.parent, mode=0o700, exist_ok=True)
+            first = inside(self.real_staging, targets[0].path, self.checked)
+            self.make_parent(first)
             self.report.bytes += _write_member(member, first, targets[0])
             self.report.files += 1
             for other in targets[1:]:  # the same content at several paths: copy what was checked
-                path = inside(self.staging, other.path)
-                os.makedirs(path.parent, mode=0o700, exist_ok=True)
+                path = inside(self.real_staging, other.path, self.checked)
+                self.make_parent(path)
                 shutil.copyfile(first, path, follow_symlinks=False)
                 _finish(path, other)
                 self.report.files += 1

@@ -33,14 +33,16 @@ class Scan:
 
 def _entry(path: str, st: os.stat_result, *, target: str = "") -> Entry | None:
     mode = st.st_mode
-    common = {"mode": stat.S_IMODE(mode), "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
     if stat.S_ISREG(mode):
-        return Entry(path, FILE, size=st.st_size, **common)
-    if stat.S_ISDIR(mode):
-        return Entry(path, DIR, **common)
-    if stat.S_ISLNK(mode):
-        return Entry(path, SYMLINK, target=target, **common)
-    return None
+        kind, size = FILE, st.st_size
+    elif stat.S_ISDIR(mode):
+        kind, size = DIR, 0
+    elif stat.S_ISLNK(mode):
+        kind, size = SYMLINK, 0
+    else:
+        return None
+    return Entry(path, kind, stat.S_IMODE(mode), st.st_mtime_ns, size=size, target=target,
+                 ctime_ns=st.st_ctime_ns, inode=st.st_ino)
 
 
 def _link_stays_inside(name: str, target: str) -> bool:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO, Protocol
+import queue
+import sys
+import threading
+from typing import Protocol
 
 COPY_BLOCK = 1024 * 1024
 
 
 class Writable(Protocol):
     def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class HashingWriter:
@@ -40,7 +47,7 @@ class HashingWriter:
 class HashingReader:
     """Counts and SHA-256-hashes what is read from `source`; `drain()` reads to the end."""
 
-    def __init__(self, source: BinaryIO):
+    def __init__(self, source: Readable):
         self._source = source
         self._hash = hashlib.sha256()
         self.count = 0
@@ -71,7 +78,7 @@ class HashingReader:
         self.closed = True
 
 
-def read_exact(stream: BinaryIO, size: int) -> bytes:
+def read_exact(stream: Readable, size: int) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining > 0:
@@ -81,3 +88,66 @@ def read_exact(stream: BinaryIO, size: int) -> bytes:
         parts.append(part)
         remaining -= len(part)
     return b"".join(parts)
+
+
+class ReadAhead:
+    """Reads `source` in a background thread, up to `depth` blocks ahead of the caller.
+
+    Decryption and decompression then overlap with what the caller does with the data
+    (parsing, hashing, writing files): each side spends most of its time in C code that
+    releases the GIL. Memory stays bounded by `depth` blocks. An error in the thread is
+    raised by the caller's next read. `close()` stops the thread (always call it).
+    """
+
+    def __init__(self, source: Readable, *, block: int = COPY_BLOCK, depth: int = 8):
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._buffer = memoryview(b"")
+        self._eof = False
+        self._thread = threading.Thread(target=self._run, args=(source, block), name="backup-read-ahead",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item: bytes | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, source: Readable, block: int) -> None:
+        try:
+            while data := source.read(block):
+                if not self._put(data):
+                    return
+            self._put(None)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._put(exc)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (one block at most: short reads, never a copy of a whole block)."""
+        wanted = size if size is not None and size >= 0 else sys.maxsize
+        if not self._buffer:
+            if self._eof:
+                return b""
+            item = self._queue.get()
+            if item is None or isinstance(item, BaseException):
+                self._eof = True
+                if item is not None:
+                    raise item
+                return b""
+            if len(item) <= wanted:
+                return item
+            self._buffer = memoryview(item)
+        piece = self._buffer[:wanted]
+        self._buffer = self._buffer[len(piece):]
+        return bytes(piece)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()

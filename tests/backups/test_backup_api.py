@@ -99,7 +99,7 @@ def test_history_costs_no_query_per_run(staff_client, runs, django_assert_max_nu
 
 
 def test_run_detail_and_bad_ids(staff_client, runs):
-    assert staff_client.get(f"/api/backup/history/{runs[0].id}").json()["parent"] is None
+    assert staff_client.get(f"/api/backup/history/{runs[0].id}").json()["parent_id"] is None
     assert staff_client.get("/api/backup/history/999999").status_code == 404
     assert staff_client.get("/api/backup/history/abc").status_code == 404
 

@@ -6,7 +6,6 @@ progress bar when stderr is a terminal.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from collections.abc import Callable, Iterator
@@ -58,7 +57,7 @@ class Command(BaseCommand):
     help = "Backups: run, list, verify, restore, prune, rotate-key."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        common = argparse.ArgumentParser(add_help=False)
+        common = CommandParser(add_help=False)
         common.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
         sub = parser.add_subparsers(dest="action", required=True, metavar="{run,list,verify,restore,prune,rotate-key}")
         add = functools.partial(sub.add_parser, parents=[common])
