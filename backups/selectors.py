@@ -12,7 +12,8 @@ from tecnocursos.core.exceptions import ApplicationError, NotFound
 
 
 def config_get(*, name: str) -> BackupConfig:
-    config = BackupConfig.objects.filter(name=name).first()
+    # A NUL byte can name nothing (and PostgreSQL refuses it in a query).
+    config = BackupConfig.objects.filter(name=name).first() if "\x00" not in name else None
     if config is None:
         raise NotFound(f"No backup configuration named {name!r}.")
     return config
@@ -30,7 +31,7 @@ def run_get(*, run_id: int) -> BackupRun:
 def run_list(*, config: str | None = None, status: str | None = None, kind: str | None = None) -> QuerySet[BackupRun]:
     runs = BackupRun.objects.select_related("config").order_by("-created_at", "-id")
     if config:
-        runs = runs.filter(config__name=config)
+        runs = runs.filter(config__name=config) if "\x00" not in config else runs.none()
     if status:
         runs = runs.filter(status=status)
     if kind:

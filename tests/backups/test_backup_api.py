@@ -142,3 +142,9 @@ def test_an_api_run_completes_on_a_real_worker(celery_worker, staff, backup_env,
         time.sleep(0.1)
     assert run.status == "completed", run.error
     assert run.file_count == 6
+
+
+def test_nul_bytes_in_names_are_not_found_not_server_errors(staff_client):
+    assert staff_client.post("/api/backup/manual/sys%00tem").status_code == 404
+    response = staff_client.get("/api/backup/history", {"config": "a\x00b"})
+    assert response.status_code == 200 and response.json()["count"] == 0

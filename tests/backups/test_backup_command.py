@@ -112,3 +112,13 @@ def test_rotate_key_prints_the_new_key_id_and_reencrypts(config):
 def test_a_subcommand_is_required():
     with pytest.raises(CommandError):
         call_command("backup")
+
+
+def test_a_terminal_gets_a_progress_bar(config, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    call_command("backup", "run", "media")
+    assert "%|" in capsys.readouterr().err  # tqdm's bar
+    call_command("backup", "run", "media", "--no-progress")
+    assert "%|" not in capsys.readouterr().err
