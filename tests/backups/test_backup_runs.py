@@ -10,6 +10,7 @@ import pytest
 from backups import services
 from backups.engine.database import dump_engine
 from backups.models import BackupConfig, BackupRun
+from tecnocursos.core.exceptions import ApplicationError
 from tests.backups.conftest import tree_digest
 from tests.backups.helpers import make_config
 
@@ -91,15 +92,15 @@ def test_archives_are_private_and_named_by_run(media_tree, backup_env):
 def test_one_active_run_per_configuration(media_tree, backup_env):
     config = make_config()
     services.backup_request(config=config)
-    with pytest.raises(services.ApplicationError) as info:
+    with pytest.raises(ApplicationError) as info:
         services.backup_request(config=config)
     assert info.value.status_code == 409
 
 
 def test_a_run_is_claimed_once(media_tree, backup_env):
     run = services.backup_request(config=make_config())
-    assert services._claim(run.id) is not None
-    assert services._claim(run.id) is None
+    assert services.runs.claim(run.id) is not None
+    assert services.runs.claim(run.id) is None
     assert services.backup_execute(run_id=run.id) is None  # a duplicate delivery does nothing
 
 

@@ -75,7 +75,7 @@ def test_a_backup_killed_with_sigkill_leaves_no_completed_run(backup_env):
     assert run.status == BackupRun.Status.FAILED and "died" in run.error
     assert temp_files(backup_env["root"]) == []
     assert final_files(backup_env["root"]) == []
-    assert services._create_run(config=config, user=None, trigger="command", kind=None).status == "queued"
+    assert services.runs.create_run(config=config, user=None, trigger="command", kind=None).status == "queued"
 
 
 @pytest.fixture

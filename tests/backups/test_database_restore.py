@@ -7,6 +7,7 @@ from django.db import connection
 
 from backups import services
 from backups.engine import database as db
+from tecnocursos.core.exceptions import ApplicationError
 from tests.backups.helpers import make_config
 
 
@@ -19,7 +20,7 @@ def test_a_postgresql_run_restores_into_a_database(backup_env, scratch_pg, monke
     params, conninfo = scratch_pg
     run = services.backup_run_now(config=make_config(include_media=False, include_database=True))
     assert run.status == "completed", run.error
-    monkeypatch.setattr(services, "_db_params", lambda: params)  # load into the scratch database
+    monkeypatch.setattr(services.database, "db_params", lambda: params)  # load into the scratch database
     outcome = services.backup_restore(run=run, target=None, database=True)
     assert outcome.database_loaded
     with psycopg.connect(**conninfo) as conn:
@@ -33,8 +34,8 @@ def test_a_postgresql_run_restores_into_a_database(backup_env, scratch_pg, monke
 def test_restoring_into_another_engine_is_refused(backup_env, media_tree, monkeypatch, tmp_path):
     run = services.backup_run_now(config=make_config(include_database=True))
     other = db.SQLITE if run.db_engine == db.POSTGRESQL else db.POSTGRESQL
-    monkeypatch.setattr(services, "current_db_engine", lambda: other)
-    with pytest.raises(services.ApplicationError, match=f"holds a {run.db_engine} database .* is {other}"):
+    monkeypatch.setattr(services.database, "current_db_engine", lambda: other)
+    with pytest.raises(ApplicationError, match=f"holds a {run.db_engine} database .* is {other}"):
         services.backup_restore(run=run, target=tmp_path / "r", database=True)
     assert not (tmp_path / "r").exists()
 

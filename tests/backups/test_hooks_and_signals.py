@@ -86,7 +86,7 @@ def test_the_requester_is_notified_and_staff_hear_of_failures(media_tree, owner,
 
 
 def test_progress_events_reach_the_requester(media_tree, staff, django_capture_on_commit_callbacks):
-    with mock.patch("backups.services.progress_report") as report:
+    with mock.patch("backups.services.common.progress_report") as report:
         run = services.backup_run_now(config=make_config(), user=staff)
     events = [c.kwargs for c in report.call_args_list]
     assert {e["task_id"] for e in events} == {str(run.task_id)}

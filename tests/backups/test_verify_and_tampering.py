@@ -11,6 +11,7 @@ from backups.engine.crypto import NONCE_SIZE, TAG_SIZE, CryptoError, read_header
 from backups.engine.pipeline import IntegrityError
 from backups.models import BackupRun
 from realtime.models import Notification
+from tecnocursos.core.exceptions import ApplicationError
 from tests.backups.helpers import make_config
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_verify_follows_the_chain(run, media_tree, backup_env):
 
 def test_only_completed_runs_are_verified(media_tree, backup_env):
     queued = services.backup_request(config=make_config())
-    with pytest.raises(services.ApplicationError) as info:
+    with pytest.raises(ApplicationError) as info:
         services.backup_verify(run=queued)
     assert info.value.status_code == 409
 
