@@ -174,7 +174,8 @@ def _phase(name: str, work: Path, tree: Path) -> None:
         def open_run(run_id: int):
             info = infos[run_id]
             with repo.open(info["name"]) as raw, read_archive(
-                    raw, ArchiveInfo(run_id, "tar.zst", True, info["sha256"], info["size"]), ring=ring) as members:
+                    raw, ArchiveInfo(run_id, "tar.zst", True, info["sha256"], info["size"]), ring=ring,
+                    checksum=False) as members:
                 yield members
 
         restore_tree(manifest, staging, open_run)

@@ -290,20 +290,106 @@ def _decompressed(fmt: str, source: BinaryIO) -> BinaryIO:
                               closefd=False)
 
 
+class _MemberReader:
+    """The content of one tar member: reads stop at its end; `finish()` skips what is left."""
+
+    def __init__(self, stream: ReadAhead, size: int, what: str):
+        self._stream = stream
+        self._left = size
+        self._padding = -size % _BLOCK
+        self._what = what
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        wanted = self._left if size is None or size < 0 else min(size, self._left)
+        try:
+            data = self._stream.read(wanted)
+        except _READ_ERRORS as exc:
+            raise ArchiveError(f"{self._what} archive is damaged: {exc}") from exc
+        if not data:
+            raise ArchiveError(f"{self._what} archive is truncated inside a member")
+        self._left -= len(data)
+        return data
+
+    def finish(self) -> None:
+        while self._left > 0:
+            self.read(COPY_BLOCK)
+        _read_exact(self._stream, self._padding)
+
+
+def _read_exact(stream: ReadAhead, size: int) -> bytes:
+    parts = []
+    while size > 0:
+        data = stream.read(size)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    """`length key=value\n` records of a PAX extended header."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data) and data[pos:pos + 1] != b"\0":
+        space = data.index(b" ", pos)
+        length = int(data[pos:space])
+        if length <= 0:
+            raise ArchiveError("tar archive is damaged: bad PAX record")
+        key, _, value = data[space + 1:pos + length - 1].partition(b"=")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+_EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+
+
+def _tar_members(stream: ReadAhead, fmt: str) -> Iterator[Member]:
+    """A streaming tar parser (ustar, PAX, GNU long names): content blocks are handed out as
+    they come, without the copies tarfile's stream mode makes."""
+    pax: dict[str, str] = {}
+    long_name = long_link = ""
+    while True:
+        header = _read_exact(stream, _BLOCK)
+        if len(header) < _BLOCK:
+            raise ArchiveError(f"{fmt} archive is truncated (no end-of-archive blocks)")
+        if header == b"\0" * _BLOCK:
+            return
+        info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+        if info.type in _EXTENDED:
+            data = _read_exact(stream, info.size + (-info.size % _BLOCK))[:info.size]
+            if info.type == tarfile.XHDTYPE:
+                pax = _pax_records(data)
+            elif info.type == tarfile.GNUTYPE_LONGNAME:
+                long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            elif info.type == tarfile.GNUTYPE_LONGLINK:
+                long_link = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            continue
+        kind = _tar_type(info)
+        size = int(pax.get("size", info.size))
+        has_data = info.isreg() or info.type not in tarfile.SUPPORTED_TYPES
+        reader = _MemberReader(stream, size if has_data else 0, fmt)
+        name = pax.get("path") or long_name or info.name
+        linkname = pax.get("linkpath") or long_link or info.linkname
+        pax, long_name, long_link = {}, "", ""
+        yield Member(name, kind, size if kind == FILE else 0, info.mode, linkname,
+                     reader if kind == FILE else None)  # type: ignore[arg-type]
+        reader.finish()
+
+
 def iter_tar(fmt: str, source: BinaryIO) -> Iterator[Member]:
     """Members of a tar.gz / tar.zst stream, in order; then the rest of the stream is read
-    through, so a bad trailer (checksum, appended garbage) raises too."""
+    through, so a bad trailer (checksum, appended garbage) raises too. Decompression runs
+    in a read-ahead thread."""
     stream = ReadAhead(_decompressed(fmt, source))
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=COPY_BLOCK)  # type: ignore[call-overload]
-        for info in tar:
-            kind = _tar_type(info)
-            reader = tar.extractfile(info) if kind == FILE else None
-            yield Member(info.name, kind, info.size if kind == FILE else 0, info.mode, info.linkname,
-                         _Guarded(reader, fmt) if reader is not None else None)  # type: ignore[arg-type]
+        yield from _tar_members(stream, fmt)
         while stream.read(COPY_BLOCK):
             pass
-    except _READ_ERRORS as exc:
+    except (*_READ_ERRORS, ValueError) as exc:
         raise ArchiveError(f"{fmt} archive is damaged: {exc}") from exc
     finally:
         stream.close()

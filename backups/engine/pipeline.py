@@ -163,11 +163,13 @@ class ArchiveInfo:
 
 
 @contextmanager
-def read_archive(raw: BinaryIO, info: ArchiveInfo, *, ring: KeyRing | None,
-                 spool_dir: Path | None = None) -> Iterator[Iterator[Member]]:
+def read_archive(raw: BinaryIO, info: ArchiveInfo, *, ring: KeyRing | None, spool_dir: Path | None = None,
+                 checksum: bool = True) -> Iterator[Iterator[Member]]:
     """Members of a stored archive. On a clean exit the whole stream has been read and its
-    SHA-256 checked against the recorded one; any mismatch raises IntegrityError."""
-    hashed = HashingReader(raw)
+    size (and with `checksum`, its SHA-256) checked against the recorded ones; a mismatch
+    raises IntegrityError. A restore, which checks every file it writes against the
+    manifest's SHA-256, skips the second hash of the whole archive."""
+    hashed = HashingReader(raw, hashing=checksum)
     plain: BinaryIO = hashed  # type: ignore[assignment]
     if info.encrypted:
         if ring is None:
@@ -189,7 +191,7 @@ def _check_digest(hashed: HashingReader, info: ArchiveInfo) -> None:
     hashed.drain()
     if info.size is not None and hashed.count != info.size:
         raise IntegrityError(f"archive of run {info.run_id} is {hashed.count} bytes, {info.size} were recorded")
-    if info.sha256 and hashed.hexdigest() != info.sha256:
+    if info.sha256 and hashed.hashing and hashed.hexdigest() != info.sha256:
         raise IntegrityError(f"archive of run {info.run_id} does not match its recorded SHA-256")
 
 

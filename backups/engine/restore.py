@@ -92,8 +92,10 @@ class _Restore:
 
     def make_dirs(self) -> None:
         for entry in sorted((e for e in self.entries if e.type == DIR), key=lambda e: e.path):
-            path = inside(self.staging, entry.path)
-            os.makedirs(path, mode=0o700, exist_ok=True)
+            path = inside(self.real_staging, entry.path, self.checked)  # no link exists yet
+            self.make_parent(path)
+            os.mkdir(path, mode=0o700)
+            self.made.add(str(path))
             self.report.dirs += 1
 
     def make_parent(self, path: Path) -> None:

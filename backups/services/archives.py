@@ -24,7 +24,7 @@ def archive_info(run: BackupRun) -> ArchiveInfo:
 def open_members(run: BackupRun) -> Iterator[Iterator[Member]]:
     ring = keys.key_ring() if run.encrypted else None
     with destination_for(run.destination).open(run.archive_name) as raw, \
-            read_archive(raw, archive_info(run), ring=ring, spool_dir=scratch_root()) as members:
+            read_archive(raw, archive_info(run), ring=ring, spool_dir=scratch_root(), checksum=False) as members:
         yield members
 
 
