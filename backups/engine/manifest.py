@@ -91,7 +91,7 @@ class Manifest:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
     def to_bytes(self) -> bytes:
-        return zstandard.ZstdCompressor(level=10).compress(self.to_json())
+        return zstandard.ZstdCompressor(level=3).compress(self.to_json())
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:

@@ -90,12 +90,17 @@ class _Backup:
             self.progress(self.done, self.total)
 
     def run(self) -> list[Entry]:
+        # Directories and links live in the manifest; a full archive also holds them so that
+        # `tar x` of it alone rebuilds the tree, the others hold only file contents.
+        layout = self.spec.base is None
         entries: list[Entry] = []
         for entry, path in self.found.found:
             if entry.type == DIR:
-                self.writer.add_dir(entry.path, mode=entry.mode, mtime_ns=entry.mtime_ns)
+                if layout:
+                    self.writer.add_dir(entry.path, mode=entry.mode, mtime_ns=entry.mtime_ns)
             elif entry.type == SYMLINK:
-                self.writer.add_symlink(entry.path, entry.target, mtime_ns=entry.mtime_ns)
+                if layout:
+                    self.writer.add_symlink(entry.path, entry.target, mtime_ns=entry.mtime_ns)
             else:
                 self.file(entry, path)
             entries.append(entry)
