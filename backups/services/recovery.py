@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -19,17 +19,19 @@ from tecnocursos.core.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 
-def _pid_dead(worker: str) -> bool:
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+def _dead(run: BackupRun, stale_before: datetime) -> bool:
+    """On this host the pid says it (a long pg_dump is alive however quiet); elsewhere the
+    heartbeat does."""
+    host, _, pid = run.worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return run.heartbeat_at is not None and run.heartbeat_at < stale_before
 
 
 def backup_fail_stale() -> list[int]:
@@ -41,8 +43,7 @@ def backup_fail_stale() -> list[int]:
     queued_before = now - timedelta(seconds=settings.BACKUP_QUEUED_TIMEOUT_SECONDS)
     failed: list[int] = []
     for run in BackupRun.objects.filter(status__in=BackupRun.ACTIVE).select_related("config"):
-        if run.status == BackupRun.Status.RUNNING and (_pid_dead(run.worker) or (
-                run.heartbeat_at is not None and run.heartbeat_at < stale_before)):
+        if run.status == BackupRun.Status.RUNNING and _dead(run, stale_before):
             reason = f"The process running it ({run.worker or 'unknown'}) died before it finished."
         elif run.status == BackupRun.Status.QUEUED and run.created_at < queued_before:
             reason = "No worker picked it up in time."

@@ -19,7 +19,7 @@ from backups.engine.destinations import Destination, DestinationError
 from backups.engine.pipeline import BackupSpec, write_backup
 from backups.engine.scan import Source
 from backups.models import BackupConfig, BackupManifest, BackupRun
-from backups.services.common import Progress, Reporter, notify, scratch_root, user_pk, worker_id
+from backups.services.common import Heartbeat, Progress, Reporter, notify, scratch_root, user_pk, worker_id
 from backups.services.database import dump_database
 from backups.signals import backup_finished, backup_started
 from backups.storage import destination_for
@@ -160,13 +160,15 @@ def _write(run: BackupRun, destination: Destination, progress: Progress) -> None
         with transaction.atomic():
             BackupManifest.objects.create(run=run, data=result.manifest.to_bytes(),
                                           entries=len(result.manifest.entries))
-            BackupRun.objects.filter(id=run.id).update(
+            completed = BackupRun.objects.filter(id=run.id, status=BackupRun.Status.RUNNING).update(
                 status=BackupRun.Status.COMPLETED, finished_at=timezone.now(), temp_ref="",
                 bytes_in=result.bytes_in, bytes_stored=result.bytes_stored, bytes_out=result.bytes_out,
                 file_count=sum(1 for _ in result.manifest.files()), files_stored=result.files_stored,
                 files_deleted=len(result.manifest.deleted), checksum=result.sha256,
                 error="" if not result.skipped else "Skipped: " + "; ".join(result.skipped[:50]),
             )
+            if completed != 1:  # failed meanwhile (an operator, the stale sweep): not ours to complete
+                raise RuntimeError("the run was marked failed while it ran; its archive is discarded")
     except BaseException:
         destination.delete(name)  # no completed record: no archive under a final name either
         raise
@@ -181,12 +183,13 @@ def backup_execute(*, run_id: int, kind: str | None = None, progress: Progress |
     reporter = Reporter(run, "Backing up", progress)
     reporter.event(0, "running", f"Backup of {run.config.name} started")
     try:
-        hooks.run_pre_hooks(run.config.pre_hooks, run)
-        with transaction.atomic():
-            run.kind, run.parent = choose_kind(run.config, kind if kind else None)
-            run.save(update_fields=["kind", "parent"])
-        backup_started.send(sender=BackupRun, run=run)
-        _write(run, destination_for(run.destination), reporter)
+        with Heartbeat(run.id):
+            hooks.run_pre_hooks(run.config.pre_hooks, run)
+            with transaction.atomic():
+                run.kind, run.parent = choose_kind(run.config, kind if kind else None)
+                run.save(update_fields=["kind", "parent"])
+            backup_started.send(sender=BackupRun, run=run)
+            _write(run, destination_for(run.destination), reporter)
     except Exception as exc:  # recorded on the run; the worker loop goes on
         logger.exception("backup run %s failed", run.id)
         _fail(run, f"{type(exc).__name__}: {exc}" if not isinstance(exc, hooks.HookFailed) else str(exc))

@@ -135,3 +135,39 @@ def test_a_failed_write_leaves_no_temporary_file(media_tree, backup_env, monkeyp
     run = services.backup_run_now(config=make_config())
     assert run.status == "failed" and "disk full" in run.error
     assert temp_files(backup_env["root"]) == [] and final_files(backup_env["root"]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_silent_step_keeps_its_heartbeat(media_tree, monkeypatch):
+    from backups.services import common
+
+    monkeypatch.setattr(common, "HEARTBEAT_SECONDS", 0.05)
+    seen = []
+
+    def slow_hook(*, run):
+        before = BackupRun.objects.get(id=run.id).heartbeat_at
+        time.sleep(0.4)  # a quiet pg_dump, a slow hook
+        seen.append(BackupRun.objects.get(id=run.id).heartbeat_at > before)
+
+    from django.test import override_settings
+
+    with override_settings(BACKUP_HOOKS={"slow": f"{__name__}.hook_target"}):
+        globals()["hook_target"] = slow_hook
+        run = services.backup_run_now(config=make_config(pre_hooks=["slow"]))
+    assert run.status == "completed" and seen == [True]
+
+
+def test_a_run_failed_while_it_ran_is_not_completed_afterwards(media_tree, backup_env, monkeypatch, db):
+    from backups.services import runs
+
+    real = runs.write_backup
+
+    def failed_meanwhile(spec, sink, **kwargs):
+        result = real(spec, sink, **kwargs)
+        BackupRun.objects.filter(id=spec.run_id).update(status="failed", error="failed by the sweep")
+        return result
+
+    monkeypatch.setattr(runs, "write_backup", failed_meanwhile)
+    run = services.backup_run_now(config=make_config())
+    assert run.status == "failed"
+    assert final_files(backup_env["root"]) == []
