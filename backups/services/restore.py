@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from backups import selectors
 from backups.engine.restore import RestoreReport, restore_tree
-from backups.models import BackupRun
+from backups.models import BackupManifest, BackupRun
 from backups.services.archives import open_members, run_chain
 from backups.services.common import Progress, Reporter, notify, scratch_root, user_pk
 from backups.services.database import database_entry, load_database
@@ -75,7 +76,9 @@ def backup_restore(*, run: BackupRun, target: Path | None, database: bool = Fals
         report = restore_tree(manifest, staging, lambda run_id: open_members(runs[run_id]),
                               prefix="database" if target is None else "", progress=reporter)
         if database:
+            record = _record(run)
             load_database(staging.joinpath(*dump_path.split("/")), manifest.db_engine)
+            _reinstate(record)
         if target is not None:
             _move_into_place(staging, target)
     finally:
@@ -83,6 +86,29 @@ def backup_restore(*, run: BackupRun, target: Path | None, database: bool = Fals
             shutil.rmtree(staging, ignore_errors=True)
     reporter.event(100, "done", f"Run {run.id} restored" + (f" into {target}" if target else ""))
     return RestoreOutcome(run=run, target=target, report=report, database_loaded=database)
+
+
+_RECORD_FIELDS = ("kind", "parent_id", "finished_at", "archive_format", "encrypted", "key_id", "destination",
+                  "archive_name", "db_engine", "bytes_in", "bytes_stored", "bytes_out", "file_count",
+                  "files_stored", "files_deleted", "checksum", "error")
+
+
+def _record(run: BackupRun) -> dict[str, Any]:
+    stored = BackupManifest.objects.get(run_id=run.id)
+    return {"id": run.id, "fields": {f: getattr(run, f) for f in _RECORD_FIELDS},
+            "manifest": bytes(stored.data), "entries": stored.entries}
+
+
+def _reinstate(record: dict[str, Any]) -> None:
+    """The dump was taken while its own run was running: after loading it, that run is
+    recorded as what it became (completed, with its manifest), so it can be restored again
+    and is not failed as stale."""
+    with transaction.atomic():
+        BackupRun.objects.filter(id=record["id"]).update(status=BackupRun.Status.COMPLETED, temp_ref="",
+                                                         **record["fields"])
+        if BackupRun.objects.filter(id=record["id"]).exists():
+            BackupManifest.objects.update_or_create(
+                run_id=record["id"], defaults={"data": record["manifest"], "entries": record["entries"]})
 
 
 def backup_restore_request(*, run: BackupRun, user: AbstractBaseUser | AnonymousUser | None) -> Path:

@@ -211,14 +211,12 @@ def _fail(run: BackupRun, error: str) -> None:
 
 
 def discard_partial(run: BackupRun) -> None:
-    """Remove what a dead or failed run may have left: its temporary upload, and an archive
-    that reached its final name without the run being completed."""
+    """Remove the temporary file or upload a dead or failed run left. An archive under its
+    final name is never deleted here: it is complete (it was renamed only once whole), and
+    after a database restore the snapshot shows its own run as running."""
     try:
-        destination = destination_for(run.destination)
         if run.temp_ref:
-            destination.discard_temp(run.temp_ref)
-        if run.archive_name and run.status == BackupRun.Status.FAILED:
-            destination.delete(run.archive_name)
+            destination_for(run.destination).discard_temp(run.temp_ref)
         BackupRun.objects.filter(id=run.id).update(temp_ref="")
     except (ApplicationError, DestinationError, OSError):
         logger.warning("could not clean up after run %s", run.id, exc_info=True)

@@ -49,3 +49,22 @@ def test_the_engine_is_recorded_in_the_run_and_its_manifest(backup_env):
     manifest = manifest_of(run=run)
     assert manifest.db_engine == run.db_engine
     assert f"database/{db.DUMP_NAMES[run.db_engine]}" in manifest.by_path()
+
+
+@pytest.mark.django_db
+def test_after_a_database_restore_the_run_it_came_from_is_completed_again(backup_env, monkeypatch):
+    from backups.models import BackupManifest, BackupRun
+    from backups.services import restore
+
+    run = services.backup_run_now(config=make_config(include_media=False, include_database=True))
+
+    def load_a_snapshot_taken_mid_run(dump, engine):
+        # What loading the dump does to the history: its run was running when it was taken.
+        BackupRun.objects.filter(id=run.id).update(status="running", checksum="", archive_name="")
+        BackupManifest.objects.filter(run_id=run.id).delete()
+
+    monkeypatch.setattr(restore, "load_database", load_a_snapshot_taken_mid_run)
+    services.backup_restore(run=run, target=None, database=True)
+    again = BackupRun.objects.get(id=run.id)
+    assert (again.status, again.checksum, again.archive_name) == ("completed", run.checksum, run.archive_name)
+    assert services.backup_verify(run=again).ok
