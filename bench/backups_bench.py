@@ -157,7 +157,7 @@ def _phase(name: str, work: Path, tree: Path) -> None:
         writer = repo.writer(archive_name)
         result = write_backup(spec, writer, key=key)
         writer.commit()
-        (state / f"{run_id}.manifest").write_bytes(result.manifest.to_bytes())
+        (state / f"{run_id}.manifest").write_bytes(result.manifest_bytes)
         (state / f"{run_id}.json").write_text(json.dumps({"name": archive_name, "sha256": result.sha256,
                                                           "size": result.bytes_out}))
         return

@@ -91,7 +91,11 @@ class Manifest:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
     def to_bytes(self) -> bytes:
-        return zstandard.ZstdCompressor(level=3).compress(self.to_json())
+        return self.compress(self.to_json())
+
+    @staticmethod
+    def compress(raw_json: bytes) -> bytes:
+        return zstandard.ZstdCompressor(level=3).compress(raw_json)
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:

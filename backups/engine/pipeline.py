@@ -56,6 +56,7 @@ class BackupResult:
     sha256: str  # of the archive as stored
     files_stored: int
     skipped: list[str] = field(default_factory=list)
+    manifest_bytes: bytes = b""  # the manifest as stored in the database (compressed JSON)
 
 
 def _open_source(path: str) -> BinaryIO:
@@ -68,10 +69,15 @@ def _hash_file(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()  # type: ignore[arg-type]
 
 
+# Below this much new data, zstd's worker threads cost more to start than they save.
+THREADED_MIN_BYTES = 64 * 1024 * 1024
+
+
 class _Backup:
-    def __init__(self, spec: BackupSpec, writer: ArchiveWriter, found: Scan, progress: Progress | None):
+    writer: ArchiveWriter
+
+    def __init__(self, spec: BackupSpec, found: Scan, progress: Progress | None):
         self.spec = spec
-        self.writer = writer
         self.found = found
         self.progress = progress
         self.total = found.total_bytes()
@@ -83,6 +89,15 @@ class _Backup:
         # A full archive holds every file itself, so `tar x` of it alone rebuilds the tree;
         # runs that store changes also share content among their own new files.
         self.share_own = spec.base is not None
+
+    def pending_bytes(self) -> int:
+        """What may have to be stored: files not known unchanged from the base."""
+        total = 0
+        for entry, _ in self.found.found:
+            previous = self.base.get(entry.path)
+            if entry.type == FILE and (previous is None or not previous.same_stat(entry)):
+                total += entry.size
+        return total
 
     def advance(self, size: int) -> None:
         self.done += size
@@ -136,8 +151,10 @@ def write_backup(spec: BackupSpec, sink: Writable, *, key: Key | None = None, ch
     found = scan(spec.sources)
     stored = HashingWriter(sink)
     encrypter = EncryptingWriter(stored, key, chunk_size=chunk_size) if key is not None else None
-    writer = archive.open_writer(spec.archive_format, encrypter or stored, level=spec.level, threads=spec.threads)
-    job = _Backup(spec, writer, found, progress)
+    job = _Backup(spec, found, progress)
+    threads = spec.threads if job.pending_bytes() >= THREADED_MIN_BYTES else 0
+    writer = job.writer = archive.open_writer(spec.archive_format, encrypter or stored, level=spec.level,
+                                              threads=threads)
     entries = job.run()
     paths = {entry.path for entry in entries}
     manifest = Manifest(
@@ -152,7 +169,8 @@ def write_backup(spec: BackupSpec, sink: Writable, *, key: Key | None = None, ch
     if encrypter is not None:
         encrypter.close()
     return BackupResult(manifest=manifest, bytes_in=job.total, bytes_stored=job.stored_bytes, bytes_out=stored.count,
-                        sha256=stored.hexdigest(), files_stored=job.stored_files, skipped=found.skipped)
+                        sha256=stored.hexdigest(), files_stored=job.stored_files, skipped=found.skipped,
+                        manifest_bytes=Manifest.compress(raw))
 
 
 # --- Reading ---------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def _write(run: BackupRun, destination: Destination, progress: Progress) -> None
             raise
     try:
         with transaction.atomic():
-            BackupManifest.objects.create(run=run, data=result.manifest.to_bytes(),
+            BackupManifest.objects.create(run=run, data=result.manifest_bytes,
                                           entries=len(result.manifest.entries))
             completed = BackupRun.objects.filter(id=run.id, status=BackupRun.Status.RUNNING).update(
                 status=BackupRun.Status.COMPLETED, finished_at=timezone.now(), temp_ref="",
