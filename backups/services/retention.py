@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
@@ -64,13 +65,15 @@ def backup_prune(*, config: BackupConfig | None = None, dry_run: bool = False) -
 
 
 def _delete_run(run: BackupRun) -> None:
-    """The archive first, then the record: a failure leaves at worst an orphan file, never a
-    record of a run whose archive is gone. A run another run still needs is refused."""
-    if BackupRun.objects.filter(parent_id=run.id).exists():
-        raise ApplicationError(f"run {run.id} is still needed by a later run")
+    """The record first (the database refuses while another run points at it), then the
+    archive: a failure leaves at worst an orphan file, never a run whose archive is gone."""
+    try:
+        with transaction.atomic():
+            BackupRun.objects.filter(id=run.id).delete()
+    except ProtectedError as exc:
+        raise ApplicationError(f"run {run.id} is still needed by a later run") from exc
     if run.archive_name:
         destination_for(run.destination).delete(run.archive_name)
-    BackupRun.objects.filter(id=run.id).delete()
 
 
 def _prune_failed(config: BackupConfig) -> None:

@@ -72,3 +72,15 @@ def test_old_failed_runs_are_cleared(media_tree, backup_env, settings):
     BackupRun.objects.filter(id=failed.id).update(created_at=timezone.now() - timedelta(days=400))
     services.backup_prune(config=config)
     assert not BackupRun.objects.filter(id=failed.id).exists()
+
+
+def test_a_run_another_run_points_at_is_never_deleted(media_tree, backup_env):
+    from backups.services.retention import _delete_run
+    from tecnocursos.core.exceptions import ApplicationError
+
+    config = make_config()
+    base = services.backup_run_now(config=config)
+    services.backup_run_now(config=config)
+    with pytest.raises(ApplicationError, match="still needed"):
+        _delete_run(base)
+    assert BackupRun.objects.filter(id=base.id).exists() and archive(base, backup_env).exists()
