@@ -161,7 +161,7 @@ class BackupRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.config_id and self.config.name} {self.kind} ({self.status})"
+        return f"#{self.pk} {self.config.name if self.config_id else '-'} {self.kind} ({self.status})"
 
 
 class BackupManifest(models.Model):

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,16 +52,26 @@ def check_manifest(manifest: Manifest, *, prefix: str = "") -> list[Entry]:
     return chosen
 
 
-def _write_member(member: Member, path: Path, entry: Entry) -> int:
+HASH_BACKLOG = 4  # blocks handed to the hashing thread and not hashed yet, at most
+
+
+def _write_member(member: Member, path: Path, entry: Entry, hasher: ThreadPoolExecutor) -> int:
+    """Write a member's content, hashing it in `hasher`'s thread meanwhile (SHA-256 and the
+    write both release the GIL, so they overlap)."""
     assert member.stream is not None
     digest = hashlib.sha256()
     size = 0
+    pending: deque[Future[None]] = deque()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as out:
         while block := member.stream.read(COPY_BLOCK):
-            digest.update(block)
+            pending.append(hasher.submit(digest.update, block))  # one worker: in order
             out.write(block)
             size += len(block)
+            if len(pending) > HASH_BACKLOG:
+                pending.popleft().result()
+    for future in pending:
+        future.result()
     if size != entry.size or digest.hexdigest() != entry.sha256:
         raise IntegrityError(f"{entry.path}: restored content does not match the manifest")
     return size
@@ -80,8 +92,10 @@ def _check_member(member: Member) -> str:
 
 
 class _Restore:
-    def __init__(self, entries: list[Entry], staging: Path, progress: Callable[[int, int], None] | None):
+    def __init__(self, entries: list[Entry], staging: Path, progress: Callable[[int, int], None] | None,
+                 hasher: ThreadPoolExecutor):
         self.entries = entries
+        self.hasher = hasher
         self.staging = staging
         self.progress = progress
         self.report = RestoreReport()
@@ -125,7 +139,7 @@ class _Restore:
             found.add(name)
             first = inside(self.real_staging, targets[0].path, self.checked)
             self.make_parent(first)
-            self.report.bytes += _write_member(member, first, targets[0])
+            self.report.bytes += _write_member(member, first, targets[0], self.hasher)
             self.report.files += 1
             for other in targets[1:]:  # the same content at several paths: copy what was checked
                 path = inside(self.real_staging, other.path, self.checked)
@@ -161,10 +175,11 @@ def restore_tree(manifest: Manifest, staging: Path, open_run: OpenRun, *, prefix
     `open_run(run_id)` opens the archive of a run of the chain and yields its members
     (pipeline.read_archive); each archive is read once, in run order.
     """
-    job = _Restore(check_manifest(manifest, prefix=prefix), staging, progress)
-    job.make_dirs()
-    for run_id, wanted in sorted(job.wanted_by_run().items()):
-        with open_run(run_id) as members:
-            job.from_archive(run_id, members, wanted)
-    job.links_and_dirs()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-restore-hash") as hasher:
+        job = _Restore(check_manifest(manifest, prefix=prefix), staging, progress, hasher)
+        job.make_dirs()
+        for run_id, wanted in sorted(job.wanted_by_run().items()):
+            with open_run(run_id) as members:
+                job.from_archive(run_id, members, wanted)
+        job.links_and_dirs()
     return job.report
