@@ -59,6 +59,25 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=3600,
         description="Deletes snapshots and rollups older than their tier's retention (MONITORING_*_RETENTION_*).",
     ),
+    # Each backup configuration has its own crontab task (backups.services.config_sync_schedule).
+    Periodic(
+        name="backups: fail stale runs",
+        task="backups.tasks.fail_stale_backups",
+        every_seconds=300,
+        description="Runs whose process died are marked failed and their temporary data removed.",
+    ),
+    Periodic(
+        name="backups: verify newest runs",
+        task="backups.tasks.verify_latest_backups",
+        every_seconds=24 * 3600,
+        description="Decrypts and checks the newest run of every configuration; staff are alerted on failure.",
+    ),
+    Periodic(
+        name="backups: apply retention",
+        task="backups.tasks.prune_backups",
+        every_seconds=24 * 3600,
+        description="Deletes the runs no retention rule keeps (never one a kept run depends on).",
+    ),
 ]
 
 

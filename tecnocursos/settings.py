@@ -350,4 +350,35 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
     "HealthCheckStatusEnum": ["ok", "fail"],
     "ProcessRoleEnum": "monitoring.processes.ROLES",
+    "BackupRunStatusEnum": "backups.models.BackupRun.Status",
+    "BackupRunKindEnum": "backups.models.BackupRun.Kind",
 }
+
+# --- Backups (backups/, docs/backups.md) ------------------------------------------
+# Local archives; created on first use, mode 0700.
+BACKUP_ROOT = Path(env.str("BACKUP_ROOT", default=str(VAR_DIR / "backups")))
+# Where the admin's "restore into a new directory" puts each restore.
+BACKUP_RESTORE_ROOT = Path(env.str("BACKUP_RESTORE_ROOT", default=str(VAR_DIR / "restores")))
+# The key ring: BACKUP_ENCRYPTION_KEYS (`id:base64,...`, read from the environment at use,
+# never copied into settings) then this file (`backup rotate-key` appends to it, mode 0600).
+# The newest key encrypts; every key decrypts. Keep a copy of the keys away from the archives.
+BACKUP_KEY_FILE = Path(env.str("BACKUP_KEY_FILE", default=str(VAR_DIR / "backup-keys")))
+# Extra source directories a configuration may name: `reports=/srv/reports,exports=/srv/exports`.
+BACKUP_EXTRA_DIRECTORIES = env.dict("BACKUP_EXTRA_DIRECTORIES", default={})
+# Hooks a configuration may name: `flush=myapp.hooks.flush_queues` (called with run=...).
+BACKUP_HOOKS = env.dict("BACKUP_HOOKS", default={})
+# S3-compatible destination; credentials come from the usual AWS_* variables (boto3).
+BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")
+BACKUP_S3_PREFIX = env.str("BACKUP_S3_PREFIX", default="tecnocursos-backups")
+BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="") or None
+BACKUP_S3_REGION = env.str("BACKUP_S3_REGION", default="") or None
+BACKUP_S3_PART_BYTES = env.int("BACKUP_S3_PART_BYTES", default=16 * 1024 * 1024)
+# A running run whose heartbeat is older than this is dead (its worker was killed).
+BACKUP_STALE_SECONDS = env.int("BACKUP_STALE_SECONDS", default=600)
+# A queued run nobody picked up after this long is failed, freeing its configuration.
+BACKUP_QUEUED_TIMEOUT_SECONDS = env.int("BACKUP_QUEUED_TIMEOUT_SECONDS", default=6 * 3600)
+BACKUP_FAILED_RUNS_KEEP_DAYS = env.int("BACKUP_FAILED_RUNS_KEEP_DAYS", default=90)
+BACKUP_COMPRESS_THREADS = env.int("BACKUP_COMPRESS_THREADS", default=-1)  # zstd workers; -1: one per core
+BACKUP_CHUNK_BYTES = env.int("BACKUP_CHUNK_BYTES", default=1024 * 1024)  # encryption chunk size
+BACKUP_PG_DUMP = env.str("BACKUP_PG_DUMP", default="pg_dump")
+BACKUP_PG_RESTORE = env.str("BACKUP_PG_RESTORE", default="pg_restore")

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from analytics import pages
+from backups.api import views as backup_views
 from tecnocursos.core.api import views as core_views
 
 urlpatterns = [
@@ -14,7 +15,9 @@ urlpatterns = [
     path("", include("monitoring.urls")),  # /api/analytics/system/..., /api/analytics/control/..., /metrics
     # The contract puts the cache's API under /api/analytics/; the cache app owns it.
     path("api/analytics/", include("tecnocursos.cache.urls")),
+    path("api/analytics/services/backup", backup_views.BackupServiceApi.as_view(), name="analytics-backup"),
     path("api/analytics/", include("analytics.urls")),
+    path("api/backup/", include("backups.urls")),
     path("api/", include("tecnocursos.core.urls")),
     path("", include("realtime.urls")),
 ]

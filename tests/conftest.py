@@ -256,3 +256,26 @@ def database_url(tmp_path: Path) -> str:
     if connection.vendor == "postgresql":
         return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     return f"sqlite:///{tmp_path / 'stack.sqlite3'}"
+
+
+class SentTasks(list):  # type: ignore[type-arg]
+    """What the outbox gave the broker, as (task name, args); `run` executes a task's body instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run: dict[str, Any] = {}
+
+    def send_task(self, name: str, args: list[Any] | None = None, **kwargs: Any) -> None:
+        self.append((name, list(args or [])))
+        if name in self.run:
+            self.run[name](*(args or []))
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> SentTasks:
+    """Celery's send_task replaced by a recorder: tasks the outbox sends after commit land here."""
+    from tecnocursos.celery import app
+
+    recorder = SentTasks()
+    monkeypatch.setattr(app, "send_task", recorder.send_task)
+    return recorder
