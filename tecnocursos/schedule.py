@@ -46,6 +46,27 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=3600,
         description="Deletes snapshots and rollups older than their tier's retention (MONITORING_*_RETENTION_*).",
     ),
+    Periodic(
+        name="monitoring: evaluate alert rules",
+        task="monitoring.alerting.tasks.evaluate_alerts",
+        every_seconds=getattr(settings, "MONITORING_ALERTS_EVALUATE_SECONDS", 30),
+        description="Every enabled alert rule (each collection also triggers an evaluation; this covers pauses "
+                    "and the rules that read no sample: health checks, backups).",
+    ),
+    Periodic(
+        name="monitoring: sweep alert notifications",
+        task="monitoring.alerting.tasks.sweep_alert_notifications",
+        every_seconds=60,
+        description="Requeues alert notifications and webhook deliveries a lost message or a dead worker left.",
+    ),
+    Periodic(
+        name="monitoring: detect bottlenecks",
+        task="monitoring.insights.tasks.detect_bottlenecks",
+        every_seconds=300,
+        description="CPU, memory, swap, disk I/O, slow and N+1 endpoints, cache hit rate, Celery backlog, "
+                    "WebSocket queues: findings with evidence and recommendations (admin, "
+                    "/api/analytics/recommendations).",
+    ),
 ]
 
 

@@ -339,3 +339,38 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "HealthCheckStatusEnum": ["ok", "fail"],
     "ProcessRoleEnum": "monitoring.processes.ROLES",
 }
+
+# --- Monitoring, part 2: alerts, bottlenecks, optimizer (docs/alerts.md) ------------------
+MONITORING_EXPORTERS = [*MONITORING_EXPORTERS, "monitoring.alerting.exporter.alert_families"]
+# Seconds between evaluations when collection does not trigger them (collection paused, or
+# rules that do not read samples: health checks, backups); each collection also triggers one.
+MONITORING_ALERTS_EVALUATE_SECONDS = env.int("MONITORING_ALERTS_EVALUATE_SECONDS", default=30)
+# Error-rate and latency rules need this many requests in their window (no alert on 1 of 2 failing).
+MONITORING_ALERTS_MIN_REQUESTS = env.int("MONITORING_ALERTS_MIN_REQUESTS", default=20)
+# `anomaly` rules: a callable (values, state) -> (score in [0, 1], state); docs/alerts.md.
+MONITORING_ALERTS_ANOMALY_SCORER = env.str("MONITORING_ALERTS_ANOMALY_SCORER",
+                                           default="monitoring.alerting.scoring.robust_zscore")
+# Backup rules read the backups app's facts through this callable (monitoring may not import the
+# app); unset, they have no data. A backup older than this many hours counts as missing.
+MONITORING_ALERTS_BACKUP_FACTS = env.str("MONITORING_ALERTS_BACKUP_FACTS", default="")
+MONITORING_ALERTS_BACKUP_MAX_AGE_HOURS = env.float("MONITORING_ALERTS_BACKUP_MAX_AGE_HOURS", default=26.0)
+# Firing and resolved alerts reach every active staff user as realtime notifications.
+MONITORING_ALERTS_NOTIFY_STAFF = env.bool("MONITORING_ALERTS_NOTIFY_STAFF", default=True)
+# Links in webhook messages (e.g. https://ops.example.com); empty: no links.
+MONITORING_ALERTS_EXTERNAL_URL = env.str("MONITORING_ALERTS_EXTERNAL_URL", default="")
+MONITORING_ALERTS_WEBHOOK_TIMEOUT = env.float("MONITORING_ALERTS_WEBHOOK_TIMEOUT", default=5.0)
+MONITORING_ALERTS_WEBHOOK_MAX_ATTEMPTS = env.int("MONITORING_ALERTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+MONITORING_ALERTS_WEBHOOK_BACKOFF_SECONDS = env.float("MONITORING_ALERTS_WEBHOOK_BACKOFF_SECONDS", default=10.0)
+MONITORING_ALERTS_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("MONITORING_ALERTS_WEBHOOK_BACKOFF_MAX_SECONDS",
+                                                          default=1800.0)
+# Bottlenecks: a request that runs one statement shape this many times counts as N+1.
+MONITORING_NPLUSONE_MIN_REPEATS = env.int("MONITORING_NPLUSONE_MIN_REPEATS", default=5)
+_enum_names = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
+assert isinstance(_enum_names, dict)  # set just above (monitoring, part 1)
+_enum_names.update({
+    "AlertStateEnum": ["pending", "firing", "resolved"],
+    "AlertSeverityEnum": "monitoring.alerting.models.Severity",
+    "AlertRuleKindEnum": "monitoring.alerting.models.AlertRule.Kind",
+    "AlertEventKindEnum": "monitoring.alerting.models.AlertEvent.Kind",
+    "FindingKindEnum": "monitoring.insights.models.Finding.Kind",
+})
