@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.monitoring.conftest import clean_monitoring_state  # noqa: F401 (autouse: Redis keys, recorder)
+from tests.monitoring.conftest import clean_monitoring_state, flush  # noqa: F401 (autouse: Redis keys, recorder)
 
 
 def at(seconds: float) -> datetime:
