@@ -222,3 +222,6 @@ __all__ = ["ActiveUserDay", "Alert", "AlertEvent", "AlertRule", "AlertSilence", 
 from monitoring.insights.models import Finding  # noqa: E402
 
 __all__ += ["Finding"]
+from monitoring.optimizer.models import OptimizationAction  # noqa: E402
+
+__all__ += ["OptimizationAction"]

@@ -13,6 +13,7 @@ from monitoring.alerting.tasks import (  # noqa: F401 (registered with Celery th
     sweep_alert_notifications,
 )
 from monitoring.insights.tasks import detect_bottlenecks  # noqa: F401
+from monitoring.optimizer.tasks import run_optimizer  # noqa: F401
 
 
 @shared_task(ignore_result=True, soft_time_limit=20, time_limit=30)

@@ -67,6 +67,13 @@ PERIODIC_TASKS: list[Periodic] = [
                     "WebSocket queues: findings with evidence and recommendations (admin, "
                     "/api/analytics/recommendations).",
     ),
+    Periodic(
+        name="monitoring: optimizer",
+        task="monitoring.optimizer.tasks.run_optimizer",
+        every_seconds=300,
+        description="The optimizer's enabled actions (MONITORING_OPTIMIZER_ACTIONS; none by default), recorded "
+                    "in the admin's optimization actions.",
+    ),
 ]
 
 

@@ -365,6 +365,23 @@ MONITORING_ALERTS_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("MONITORING_ALERTS_WEB
                                                           default=1800.0)
 # Bottlenecks: a request that runs one statement shape this many times counts as N+1.
 MONITORING_NPLUSONE_MIN_REPEATS = env.int("MONITORING_NPLUSONE_MIN_REPEATS", default=5)
+# Safe auto-optimisation: each action opt-in (temp_cleanup, log_compress, log_prune, l1_trim,
+# celery_pool); a dry run records what it would do. Files are touched only inside these
+# allow-listed directories (absolute, no symlink on the way, not a system directory).
+MONITORING_OPTIMIZER_ACTIONS = env.list("MONITORING_OPTIMIZER_ACTIONS", default=[])
+MONITORING_OPTIMIZER_DRY_RUN = env.bool("MONITORING_OPTIMIZER_DRY_RUN", default=False)
+MONITORING_OPTIMIZER_TEMP_DIRS = env.list("MONITORING_OPTIMIZER_TEMP_DIRS", default=[])
+MONITORING_OPTIMIZER_TEMP_MAX_AGE_HOURS = env.float("MONITORING_OPTIMIZER_TEMP_MAX_AGE_HOURS", default=24.0)
+MONITORING_OPTIMIZER_LOG_DIRS = env.list("MONITORING_OPTIMIZER_LOG_DIRS", default=[])
+MONITORING_OPTIMIZER_LOG_COMPRESS_AFTER_HOURS = env.float("MONITORING_OPTIMIZER_LOG_COMPRESS_AFTER_HOURS",
+                                                          default=1.0)
+MONITORING_OPTIMIZER_LOG_RETENTION_DAYS = env.float("MONITORING_OPTIMIZER_LOG_RETENTION_DAYS", default=14.0)
+MONITORING_OPTIMIZER_L1_TRIM_MEMORY_PERCENT = env.float("MONITORING_OPTIMIZER_L1_TRIM_MEMORY_PERCENT", default=90.0)
+MONITORING_OPTIMIZER_L1_TRIM = "monitoring.optimizer.cache_trim.l1_trim_everywhere"
+MONITORING_OPTIMIZER_CELERY_MIN_CONCURRENCY = env.int("MONITORING_OPTIMIZER_CELERY_MIN_CONCURRENCY", default=1)
+MONITORING_OPTIMIZER_CELERY_MAX_CONCURRENCY = env.int("MONITORING_OPTIMIZER_CELERY_MAX_CONCURRENCY", default=8)
+MONITORING_OPTIMIZER_CELERY_GROW_PER_PROCESS = env.float("MONITORING_OPTIMIZER_CELERY_GROW_PER_PROCESS",
+                                                         default=10.0)
 _enum_names = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
 assert isinstance(_enum_names, dict)  # set just above (monitoring, part 1)
 _enum_names.update({
