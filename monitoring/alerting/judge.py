@@ -52,10 +52,15 @@ def _series_state(rule: AlertRule, fingerprint: str) -> dict[str, Any]:
 
 def _history(rule: AlertRule, reading: Reading, context: Context, span: timedelta, tier: str = Tier.MINUTE
              ) -> list[tuple[float, float]]:
+    """The series behind a reading; rules over the same series in one pass read it once."""
     source = source_of(rule)
-    if source.history is None:
+    history = source.history
+    if history is None:
         raise SourceError(f"{rule.metric} has no history: only static rules can watch it")
-    return source.history(reading.labels, context.now - span, context.now, tier)
+    key = ("history", rule.metric, tuple(sorted(reading.labels.items())), span, tier)
+    points: list[tuple[float, float]] = context.once(
+        key, lambda: history(reading.labels, context.now - span, context.now, tier))
+    return points
 
 
 def _labels_text(reading: Reading) -> str:
@@ -127,11 +132,15 @@ def _adaptive(rule: AlertRule, reading: Reading, fingerprint: str, active: bool,
 def _predictive(rule: AlertRule, reading: Reading, fingerprint: str, active: bool, context: Context) -> Judgement:
     if rule.threshold is None or rule.limit is None or not rule.horizon_seconds:
         raise SourceError("a predictive rule needs a threshold (its guard), a limit and a horizon")
-    points = _history(rule, reading, context, min(timedelta(seconds=rule.window_seconds), MAX_MINUTE_WINDOW))
-    result = forecast.forecast(points, limit=rule.limit, now=context.now.timestamp())
+    horizon = float(rule.horizon_seconds)
     guard = static_breach(reading.value, comparison=Comparison.ABOVE, threshold=rule.threshold,
                           clear_threshold=None, active=False)
-    horizon = float(rule.horizon_seconds)
+    result = None
+    if guard:  # without the static guard no alert is possible: no regression needed
+        points = _history(rule, reading, context, min(timedelta(seconds=rule.window_seconds), MAX_MINUTE_WINDOW))
+        result = context.once(("forecast", rule.metric, tuple(sorted(reading.labels.items())), rule.window_seconds,
+                               rule.limit), lambda: forecast.forecast(points, limit=float(rule.limit or 0),
+                                                                      now=context.now.timestamp()))
     breaching = guard and result is not None and result.reaches_within(horizon)
     details: dict[str, Any] = {"forecast": None if result is None else result.as_dict(), "limit": rule.limit,
                                "horizon_seconds": horizon, "guard": guard}

@@ -81,7 +81,8 @@ def _evaluate_locked(rule_id: int, context: Context) -> str:
         return "skipped"
     active = {a.fingerprint: a for a in Alert.objects.select_for_update().filter(rule=rule, state__in=ACTIVE_STATES)}
     judged, error = _judge_all(rule, context, active)
-    silenced = _silences(rule, now)
+    breaching = any(judgement.breaching for _, judgement in judged.values())
+    silenced = _silences(rule, now) if active or breaching else set()  # nothing can change otherwise
     for print_ in sorted(set(judged) | set(active)):
         reading, judgement = judged.get(print_, (None, None))
         _advance(rule, print_, reading, judgement, active.get(print_), now,
