@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/fanout_bench.py
 	$(BIN)/python bench/monitoring_bench.py
 	$(BIN)/python bench/backups_bench.py
+	$(BIN)/python bench/alerts_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -136,3 +136,18 @@ def last_success_by_config() -> dict[str, Any]:
     rows = BackupRun.objects.filter(status=BackupRun.Status.COMPLETED).values("config__name") \
         .annotate(last=Max("finished_at"))
     return {row["config__name"]: row["last"] for row in rows}
+
+
+def backup_facts() -> list[dict[str, Any]]:
+    """Per enabled configuration, what the alert rules on backups read (settings:
+    MONITORING_ALERTS_BACKUP_FACTS): the latest run's status and the last success."""
+    latest = {run.config_id: run for run in _latest_per_config()}
+    successes = dict(
+        BackupRun.objects.filter(status=BackupRun.Status.COMPLETED).values("config_id")
+        .annotate(last=Max("finished_at")).values_list("config_id", "last")
+    )
+    return [
+        {"config": config.name, "last_status": latest[config.id].status if config.id in latest else None,
+         "last_success_at": successes.get(config.id)}
+        for config in BackupConfig.objects.filter(enabled=True).order_by("name")
+    ]

@@ -133,3 +133,9 @@ class RollupClaimAdmin(ReadOnlyAdmin):
     list_filter = ["created_at"]
     search_fields = ["token"]
     date_hierarchy = "created_at"
+
+
+# Alerts (part 2) register their own models.
+from monitoring.alerting import admin as alerting_admin  # noqa: E402,F401
+from monitoring.insights import admin as insights_admin  # noqa: E402,F401
+from monitoring.optimizer import admin as optimizer_admin  # noqa: E402,F401

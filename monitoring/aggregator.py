@@ -11,6 +11,10 @@ Hash fields (`|`-separated; labels have `|` replaced):
   h|z|METHOD|ROUTE         response bytes    u|USER_ID       requests of a user
   h|q|METHOD|ROUTE         database queries  w|NAME|...      WebSocket event counters
   h|t|METHOD|ROUTE         database time, µs
+
+Statements a request repeated (the N+1 pattern) are kept apart, per day rather than per
+minute, in their own hashes (`repeat_fields`): METHOD|ROUTE|SHAPE_KEY|r requests that
+repeated that shape, ...|x its executions in those requests; the shapes' text by key.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 
 from monitoring import histogram
 from monitoring.histogram import LATENCY_BOUNDS
+from monitoring.insights import sql_shape
 
 SEP = "|"
 MAX_LABEL = 200
@@ -80,9 +85,12 @@ class Batch:
     tasks: dict[tuple[int, str], TaskStats] = field(default_factory=dict)  # (minute, task)
     users: dict[tuple[int, int], int] = field(default_factory=dict)  # (minute, user id) -> requests
     events: dict[str, int] = field(default_factory=dict)  # "closed|1000" -> count
+    # (day, method, route, shape key) -> [requests that repeated it, its executions in them]
+    repeats: dict[tuple[int, str, str, str], list[int]] = field(default_factory=dict)
+    shapes: dict[str, str] = field(default_factory=dict)  # shape key -> shape
 
     def __bool__(self) -> bool:
-        return bool(self.requests or self.tasks or self.users or self.events)
+        return bool(self.requests or self.tasks or self.users or self.events or self.repeats)
 
     def merge(self, other: Batch, *, oldest_minute: int | None = None) -> None:
         def keep(minute: int) -> bool:
@@ -99,6 +107,12 @@ class Batch:
                 self.users[user_key] = self.users.get(user_key, 0) + count
         for name, count in other.events.items():
             self.events[name] = self.events.get(name, 0) + count
+        for repeat_key, (requests, executions) in other.repeats.items():
+            if keep(repeat_key[0] * 86400 + 86399):
+                counts = self.repeats.setdefault(repeat_key, [0, 0])
+                counts[0] += requests
+                counts[1] += executions
+        self.shapes.update(other.shapes)
 
     def minute_fields(self) -> dict[int, dict[str, int]]:
         """Per minute: the hash increments of that minute's requests, tasks and users."""
@@ -122,6 +136,15 @@ class Batch:
 
     def event_fields(self) -> dict[str, int]:
         return {f"w{SEP}{name}": count for name, count in self.events.items() if count}
+
+    def repeat_fields(self) -> dict[int, dict[str, int]]:
+        """Per day: METHOD|ROUTE|KEY|r (requests) and ...|x (executions) increments."""
+        days: dict[int, dict[str, int]] = {}
+        for (day, method, route, shape_key), (requests, executions) in self.repeats.items():
+            fields = days.setdefault(day, {})
+            _add(fields, f"{method}{SEP}{route}{SEP}{shape_key}{SEP}r", requests)
+            _add(fields, f"{method}{SEP}{route}{SEP}{shape_key}{SEP}x", executions)
+        return days
 
 
 def _add(fields: dict[str, int], name: str, value: int) -> None:
@@ -259,6 +282,23 @@ class Aggregator:
             if seconds is not None:
                 stats.runtime_us += int(seconds * 1_000_000)
                 stats.histogram[histogram.bucket_index(histogram.TASK_BOUNDS, seconds)] += 1
+
+    def record_repeated_queries(self, method: str, route: str, statements: Mapping[str, int]) -> None:
+        """A request that ran each of `statements` several times (text -> executions)."""
+        per_shape: dict[str, int] = {}
+        shapes: dict[str, str] = {}
+        for sql, count in statements.items():
+            text = sql_shape.shape(sql)
+            shape_key = sql_shape.key(text)
+            shapes[shape_key] = text
+            per_shape[shape_key] = per_shape.get(shape_key, 0) + count
+        day = int(self.clock() // 86400)
+        with self._lock:
+            for shape_key, count in per_shape.items():
+                counts = self._batch.repeats.setdefault((day, method, route, shape_key), [0, 0])
+                counts[0] += 1
+                counts[1] += count
+            self._batch.shapes.update(shapes)
 
     def record_event(self, name: str, amount: int = 1) -> None:
         with self._lock:

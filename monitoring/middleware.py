@@ -73,6 +73,7 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
         self.recorder = recorder()
         self.record = self.recorder.aggregator.record_request  # the aggregator lives as long as the process
+        self.min_repeats = int(getattr(settings, "MONITORING_NPLUSONE_MIN_REPEATS", 5))
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -109,6 +110,10 @@ class RequestMetricsMiddleware:
     def _record(self, request: HttpRequest, response: HttpResponseBase, seconds: float,
                 stats: db_metrics.QueryStats) -> None:
         method = request.method
-        self.record(method if method in METHODS else "OTHER", route_of(request), response.status_code, seconds,
-                    size_of(response), user_id_of(request), stats.queries, stats.seconds)
+        method = method if method in METHODS else "OTHER"
+        route = route_of(request)
+        self.record(method, route, response.status_code, seconds, size_of(response), user_id_of(request),
+                    stats.queries, stats.seconds)
+        if stats.queries >= self.min_repeats and (repeated := stats.repeated(self.min_repeats)):
+            self.recorder.aggregator.record_repeated_queries(method, route, repeated)
         self.recorder.ensure_flusher()

@@ -205,3 +205,23 @@ class RollupClaim(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+# Alerts (part 2): their own module, registered with this app by being imported here.
+from monitoring.alerting.models import (  # noqa: E402
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertSilence,
+    AlertWebhook,
+    WebhookDelivery,
+)
+
+__all__ = ["ActiveUserDay", "Alert", "AlertEvent", "AlertRule", "AlertSilence", "AlertWebhook", "MetricRollup",
+           "RequestRollup", "RollupClaim", "SystemSnapshot", "TaskRollup", "Tier", "WebhookDelivery"]
+from monitoring.insights.models import Finding  # noqa: E402
+
+__all__ += ["Finding"]
+from monitoring.optimizer.models import OptimizationAction  # noqa: E402
+
+__all__ += ["OptimizationAction"]

@@ -2,7 +2,8 @@
 
 Web processes (daphne, or a WSGI server), Celery workers and anything else that counts
 record into `recorder()`; a daemon thread flushes every MONITORING_FLUSH_SECONDS (and
-at exit), so a request never waits on Redis. The same thread re-reads the pause switch:
+at exit), so a request never waits on Redis; it also publishes how full this process's
+WebSocket channel queues are (channel_queues.py). The same thread re-reads the pause switch:
 a pause made in any process reaches every process within one flush interval, and what
 was counted meanwhile is dropped. When Redis is down, the batch is kept (bounded: one
 hour of minutes) and added at the next successful flush.
@@ -19,7 +20,7 @@ from functools import cache
 
 from django.conf import settings
 
-from monitoring import redis_store
+from monitoring import channel_queues, redis_store
 from monitoring.aggregator import Aggregator
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Recorder:
         """Send what was counted since the last flush; False when Redis refused it."""
         with self._flush_lock:
             self.refresh_switch()
+            self._publish_channel_queues()
             batch = self.aggregator.drain()
             if not batch or not self.collecting:
                 return True
@@ -80,6 +82,14 @@ class Recorder:
                 self.aggregator.restore(batch, max_age_seconds=KEEP_UNFLUSHED_SECONDS)
                 return False
             return True
+
+    def _publish_channel_queues(self) -> None:
+        if not self.collecting:
+            return
+        try:
+            channel_queues.publish(server_id())
+        except Exception:  # Redis down: the next flush tries again
+            logger.debug("monitoring: channel queue summary not published", exc_info=True)
 
     def after_fork(self) -> None:
         # The child inherits the parent's counts (already the parent's to flush) and no thread.

@@ -10,6 +10,9 @@ Keys, under `<REDIS_PREFIX>:mon:`:
   ws:total        hash: WebSocket events (closes by code, refusals, errors by code)
   ws:srv:<id>     the same per server process (expires when the process stops flushing)
   workers         hash: Celery worker hostname -> last heartbeat (UNIX time)
+  qs:<day>        hash: statements requests repeated (N+1), per route and shape (aggregator.py)
+  qsql            hash: shape key -> the statement's shape
+  chq:<server>    a server process's WebSocket channel queue summary (channel_queues.py)
 Straight Redis, not the cache: the cache keeps per-process copies; this must be shared.
 """
 
@@ -28,6 +31,7 @@ from monitoring.aggregator import Batch
 # An unclaimed minute survives a rollup outage this long (then it expires).
 MINUTE_KEY_TTL = 2 * 24 * 3600
 SERVER_KEY_TTL = 24 * 3600
+REPEAT_KEY_TTL = 3 * 24 * 3600
 
 
 def key(*parts: object) -> str:
@@ -94,7 +98,25 @@ def flush(batch: Batch, *, server: str) -> None:
         pipe.hincrby(key("ws", "srv", server), name, value)
     if events:
         pipe.expire(key("ws", "srv", server), SERVER_KEY_TTL)
+    for day, fields in batch.repeat_fields().items():
+        for name, value in fields.items():
+            pipe.hincrby(key("qs", day), name, value)
+        pipe.expire(key("qs", day), REPEAT_KEY_TTL)
+    for shape_key, shape in batch.shapes.items():
+        pipe.hset(key("qsql"), shape_key, shape)
+    if batch.shapes:
+        pipe.expire(key("qsql"), REPEAT_KEY_TTL)
     pipe.execute()
+
+
+def repeated_queries(*, days: int, now: float | None = None) -> tuple[dict[str, int], dict[str, str]]:
+    """The N+1 counts of the last `days` days (METHOD|ROUTE|KEY|r/x -> sum), and the shapes."""
+    today = int((time.time() if now is None else now) // 86400)
+    merged: dict[str, int] = {}
+    for day in range(today - days + 1, today + 1):
+        for name, value in _hash(key("qs", day)).items():
+            merged[name] = merged.get(name, 0) + int(value)
+    return merged, _hash(key("qsql"))
 
 
 def totals() -> dict[str, str]:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from monitoring import services
+from monitoring.alerting.tasks import (  # noqa: F401 (registered with Celery through this module)
+    deliver_webhook,
+    dispatch_alert_event,
+    evaluate_alerts,
+    sweep_alert_notifications,
+)
+from monitoring.insights.tasks import detect_bottlenecks  # noqa: F401
+from monitoring.optimizer.tasks import run_optimizer  # noqa: F401
 
 
 @shared_task(ignore_result=True, soft_time_limit=20, time_limit=30)
 def collect_system() -> int | None:
-    """One system sample; skipped while paused or when a queued run comes too soon after the last."""
+    """One system sample; skipped while paused or when a queued run comes too soon after the last.
+
+    Each new sample is judged at once: the alert rules are evaluated in their own task."""
     snapshot = services.snapshot_collect()
-    return None if snapshot is None else snapshot.id
+    if snapshot is None:
+        return None
+    transaction.on_commit(evaluate_alerts.delay, robust=True)
+    return snapshot.id
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)

@@ -78,6 +78,34 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=24 * 3600,
         description="Deletes the runs no retention rule keeps (never one a kept run depends on).",
     ),
+    Periodic(
+        name="monitoring: evaluate alert rules",
+        task="monitoring.alerting.tasks.evaluate_alerts",
+        every_seconds=getattr(settings, "MONITORING_ALERTS_EVALUATE_SECONDS", 30),
+        description="Every enabled alert rule (each collection also triggers an evaluation; this covers pauses "
+                    "and the rules that read no sample: health checks, backups).",
+    ),
+    Periodic(
+        name="monitoring: sweep alert notifications",
+        task="monitoring.alerting.tasks.sweep_alert_notifications",
+        every_seconds=60,
+        description="Requeues alert notifications and webhook deliveries a lost message or a dead worker left.",
+    ),
+    Periodic(
+        name="monitoring: detect bottlenecks",
+        task="monitoring.insights.tasks.detect_bottlenecks",
+        every_seconds=300,
+        description="CPU, memory, swap, disk I/O, slow and N+1 endpoints, cache hit rate, Celery backlog, "
+                    "WebSocket queues: findings with evidence and recommendations (admin, "
+                    "/api/analytics/recommendations).",
+    ),
+    Periodic(
+        name="monitoring: optimizer",
+        task="monitoring.optimizer.tasks.run_optimizer",
+        every_seconds=300,
+        description="The optimizer's enabled actions (MONITORING_OPTIMIZER_ACTIONS; none by default), recorded "
+                    "in the admin's optimization actions.",
+    ),
 ]
 
 

@@ -382,3 +382,56 @@ BACKUP_COMPRESS_THREADS = env.int("BACKUP_COMPRESS_THREADS", default=-1)  # zstd
 BACKUP_CHUNK_BYTES = env.int("BACKUP_CHUNK_BYTES", default=1024 * 1024)  # encryption chunk size
 BACKUP_PG_DUMP = env.str("BACKUP_PG_DUMP", default="pg_dump")
 BACKUP_PG_RESTORE = env.str("BACKUP_PG_RESTORE", default="pg_restore")
+
+# --- Monitoring, part 2: alerts, bottlenecks, optimizer (docs/alerts.md) ------------------
+MONITORING_EXPORTERS = [*MONITORING_EXPORTERS, "monitoring.alerting.exporter.alert_families",
+                        "backups.metrics.backup_families"]
+# Seconds between evaluations when collection does not trigger them (collection paused, or
+# rules that do not read samples: health checks, backups); each collection also triggers one.
+MONITORING_ALERTS_EVALUATE_SECONDS = env.int("MONITORING_ALERTS_EVALUATE_SECONDS", default=30)
+# Error-rate and latency rules need this many requests in their window (no alert on 1 of 2 failing).
+MONITORING_ALERTS_MIN_REQUESTS = env.int("MONITORING_ALERTS_MIN_REQUESTS", default=20)
+# `anomaly` rules: a callable (values, state) -> (score in [0, 1], state); docs/alerts.md.
+MONITORING_ALERTS_ANOMALY_SCORER = env.str("MONITORING_ALERTS_ANOMALY_SCORER",
+                                           default="monitoring.alerting.scoring.robust_zscore")
+# Backup rules read the backups app's facts through this callable (monitoring may not import the
+# app); unset, they have no data. A backup older than this many hours counts as missing.
+MONITORING_ALERTS_BACKUP_FACTS = env.str("MONITORING_ALERTS_BACKUP_FACTS", default="backups.selectors.backup_facts")
+MONITORING_ALERTS_BACKUP_MAX_AGE_HOURS = env.float("MONITORING_ALERTS_BACKUP_MAX_AGE_HOURS", default=26.0)
+# Firing and resolved alerts reach every active staff user as realtime notifications.
+MONITORING_ALERTS_NOTIFY_STAFF = env.bool("MONITORING_ALERTS_NOTIFY_STAFF", default=True)
+# Links in webhook messages (e.g. https://ops.example.com); empty: no links.
+MONITORING_ALERTS_EXTERNAL_URL = env.str("MONITORING_ALERTS_EXTERNAL_URL", default="")
+MONITORING_ALERTS_WEBHOOK_TIMEOUT = env.float("MONITORING_ALERTS_WEBHOOK_TIMEOUT", default=5.0)
+MONITORING_ALERTS_WEBHOOK_MAX_ATTEMPTS = env.int("MONITORING_ALERTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+MONITORING_ALERTS_WEBHOOK_BACKOFF_SECONDS = env.float("MONITORING_ALERTS_WEBHOOK_BACKOFF_SECONDS", default=10.0)
+MONITORING_ALERTS_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("MONITORING_ALERTS_WEBHOOK_BACKOFF_MAX_SECONDS",
+                                                          default=1800.0)
+# Bottlenecks: a request that runs one statement shape this many times counts as N+1.
+MONITORING_NPLUSONE_MIN_REPEATS = env.int("MONITORING_NPLUSONE_MIN_REPEATS", default=5)
+# Safe auto-optimisation: each action opt-in (temp_cleanup, log_compress, log_prune, l1_trim,
+# celery_pool); a dry run records what it would do. Files are touched only inside these
+# allow-listed directories (absolute, no symlink on the way, not a system directory).
+MONITORING_OPTIMIZER_ACTIONS = env.list("MONITORING_OPTIMIZER_ACTIONS", default=[])
+MONITORING_OPTIMIZER_DRY_RUN = env.bool("MONITORING_OPTIMIZER_DRY_RUN", default=False)
+MONITORING_OPTIMIZER_TEMP_DIRS = env.list("MONITORING_OPTIMIZER_TEMP_DIRS", default=[])
+MONITORING_OPTIMIZER_TEMP_MAX_AGE_HOURS = env.float("MONITORING_OPTIMIZER_TEMP_MAX_AGE_HOURS", default=24.0)
+MONITORING_OPTIMIZER_LOG_DIRS = env.list("MONITORING_OPTIMIZER_LOG_DIRS", default=[])
+MONITORING_OPTIMIZER_LOG_COMPRESS_AFTER_HOURS = env.float("MONITORING_OPTIMIZER_LOG_COMPRESS_AFTER_HOURS",
+                                                          default=1.0)
+MONITORING_OPTIMIZER_LOG_RETENTION_DAYS = env.float("MONITORING_OPTIMIZER_LOG_RETENTION_DAYS", default=14.0)
+MONITORING_OPTIMIZER_L1_TRIM_MEMORY_PERCENT = env.float("MONITORING_OPTIMIZER_L1_TRIM_MEMORY_PERCENT", default=90.0)
+MONITORING_OPTIMIZER_L1_TRIM = "monitoring.optimizer.cache_trim.l1_trim_everywhere"
+MONITORING_OPTIMIZER_CELERY_MIN_CONCURRENCY = env.int("MONITORING_OPTIMIZER_CELERY_MIN_CONCURRENCY", default=1)
+MONITORING_OPTIMIZER_CELERY_MAX_CONCURRENCY = env.int("MONITORING_OPTIMIZER_CELERY_MAX_CONCURRENCY", default=8)
+MONITORING_OPTIMIZER_CELERY_GROW_PER_PROCESS = env.float("MONITORING_OPTIMIZER_CELERY_GROW_PER_PROCESS",
+                                                         default=10.0)
+_enum_names = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
+assert isinstance(_enum_names, dict)  # set just above (monitoring, part 1)
+_enum_names.update({
+    "AlertStateEnum": ["pending", "firing", "resolved"],
+    "AlertSeverityEnum": "monitoring.alerting.models.Severity",
+    "AlertRuleKindEnum": "monitoring.alerting.models.AlertRule.Kind",
+    "AlertEventKindEnum": "monitoring.alerting.models.AlertEvent.Kind",
+    "FindingKindEnum": "monitoring.insights.models.Finding.Kind",
+})

@@ -279,3 +279,19 @@ def sent_tasks(monkeypatch) -> SentTasks:
     recorder = SentTasks()
     monkeypatch.setattr(app, "send_task", recorder.send_task)
     return recorder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests end with a flush that would also wipe what migrations seed (backup
+    configurations, alert rules, periodic tasks): restore it after them (serialized rollback),
+    so no later test depends on which transactional test ran before it."""
+    transactional_fixtures = {"transactional_db", "live_server", "celery_worker"}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker else {}
+        if marker and marker.args:
+            kwargs.setdefault("transaction", marker.args[0])
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if kwargs.get("transaction") or transactional_fixtures & fixtures:
+            item.add_marker(pytest.mark.django_db(**{**kwargs, "transaction": True, "serialized_rollback": True}),
+                            append=False)

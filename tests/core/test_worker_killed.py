@@ -50,7 +50,7 @@ PREFIX = f"{settings.REDIS_PREFIX}-killed"
 
 def private_broker() -> Celery:
     """A client of the workers' broker (the suite's own broker has an in-process worker on it)."""
-    broker = Celery("killed", broker=settings.CELERY_BROKER_URL)
+    broker = Celery("killed", broker=settings.CELERY_BROKER_URL, set_as_current=False)  # shared_task keeps ours
     broker.conf.broker_transport_options = {"global_keyprefix": f"{PREFIX}:celery:"}
     return broker
 
