@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/cache_bench.py
 	$(BIN)/python bench/fanout_bench.py
+	$(BIN)/python bench/anomaly_bench.py
 
 clean:
 	rm -rf $(VENV) var

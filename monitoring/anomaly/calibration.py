@@ -7,6 +7,8 @@ evidence ``-log10(p)``, ``p`` the probability of a surprise at least as large, e
 from the past only: the empirical rank below the tail, and beyond it a generalised Pareto
 fit of the excesses (peaks over threshold, as in SPOT, Siffer et al. 2017), so surprises
 larger than any seen still get a finite, graded evidence instead of a hard 1/n floor.
+The fit uses quantiles of the excesses, so the few extremes an anomaly leaves in the
+history barely blunt the detection of the next one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,42 @@ from typing import Any
 import numpy as np
 
 from .ring import Ring
+
+MAX_SHAPE = 0.45  # tails heavier than this are not trusted further
+UPPER = 0.8  # the fit matches the excesses' median and this quantile
+
+
+def pareto_quantile_ratio(shape: float) -> float:
+    """q(UPPER) / q(0.5) of a generalised Pareto distribution with this shape."""
+    if shape < 1e-9:
+        return math.log(1.0 / (1.0 - UPPER)) / math.log(2.0)
+    return ((1.0 - UPPER) ** -shape - 1.0) / (2.0**shape - 1.0)
+
+
+def fit_pareto_tail(excesses: np.ndarray[tuple[int], np.dtype[np.float64]]) -> tuple[float, float] | None:
+    """(scale, shape) of a generalised Pareto fit by its median and 80th percentile.
+
+    Quantiles, not moments: the few extreme values an anomaly leaves in the history
+    barely move them, where they would inflate a mean and a variance. The shape is
+    kept in [0, MAX_SHAPE]: no finite end point (a new record is never "impossible")
+    and a heavy tail is never over-trusted.
+    """
+    median, upper = (float(q) for q in np.quantile(excesses, [0.5, UPPER]))
+    if median <= 0.0 or upper <= median:
+        return None
+    ratio = upper / median
+    low, high = 0.0, MAX_SHAPE
+    if ratio <= pareto_quantile_ratio(low):
+        shape = low
+    elif ratio >= pareto_quantile_ratio(high):
+        shape = high
+    else:
+        for _ in range(40):  # the ratio grows with the shape: bisect
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if pareto_quantile_ratio(middle) < ratio else (low, middle)
+        shape = 0.5 * (low + high)
+    scale = median / math.log(2.0) if shape < 1e-9 else median * shape / (2.0**shape - 1.0)
+    return scale, shape
 
 
 class TailCalibrator:
@@ -70,17 +108,11 @@ class TailCalibrator:
             return
         u = self._sorted[int((1.0 - self.tail_fraction) * n)]
         excesses = np.asarray(self._sorted[bisect.bisect_right(self._sorted, u):], dtype=np.float64) - u
-        if len(excesses) < 10 or float(excesses.mean()) <= 0.0:
+        if len(excesses) < 10:
             self._fit = None
             return
-        mean = float(excesses.mean())
-        var = float(excesses.var())
-        # Method of moments; the shape is kept in [0, 0.5): no finite end point (a new
-        # record is never "impossible"), and a heavy tail is never over-trusted.
-        ratio = mean * mean / var if var > 0.0 else 1.0
-        xi = min(max(0.5 * (1.0 - ratio), 0.0), 0.45)
-        sigma = max(mean * (1.0 - xi), 1e-12)
-        self._fit = (u, sigma, xi, len(excesses) / (n + 1))
+        fit = fit_pareto_tail(excesses)
+        self._fit = None if fit is None else (u, fit[0], fit[1], len(excesses) / (n + 1))
 
     def to_state(self) -> dict[str, Any]:
         return {"ring": self.ring.to_state(), "adds": self._adds, "fit": list(self._fit) if self._fit else None}

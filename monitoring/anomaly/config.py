@@ -27,9 +27,9 @@ class DetectorConfig:
     calibration_history: int = 1000
     evidence_cap: float = 8.0
     # Combination and persistence
-    agreement: int = 2  # models that must agree: the k-th largest evidence is the point's evidence
-    cusum_k: float = 1.5
-    cusum_h: float = 3.0
+    agreement: int = 2  # the point's evidence is the mean of this many most confident models
+    cusum_k: float = 2.0  # evidence a point must exceed to count towards an alert
+    cusum_h: float = 2.0  # accumulated excess evidence that raises it
     clear_points: int = 12
     band_sigmas: float = 4.0
 

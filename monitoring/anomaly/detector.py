@@ -11,8 +11,9 @@ then learns from it. Per point:
    spectral residual.
 3. **Calibration** (calibration.py) turns each surprise into evidence ``-log10 p``
    against that model's own past surprises on this metric.
-4. **Agreement.** The point's evidence is the ``agreement``-th largest model evidence
-   (2 by default): one model alone, however sure, does not make an anomaly.
+4. **Agreement.** The point's evidence is the mean evidence of the ``agreement`` (2)
+   most confident models: two models must be fairly sure, or one sure beyond doubt
+   and staying so (step 5), before anything is flagged.
 5. **Persistence** (persistence.py): a CUSUM on that evidence raises an alert only when
    it persists (or is overwhelming), and keeps it on until the evidence is quiet.
 
@@ -33,11 +34,12 @@ from .config import DetectorConfig
 from .models import (
     ewma_weights,
     innovation_surprise,
+    level_surprise,
     median,
-    robust_location_scale,
     shift_surprise,
     spectral_residual_surprise,
     volatility_surprise,
+    window_stats,
 )
 from .persistence import Persistence
 from .ring import FloatArray, Ring
@@ -65,13 +67,14 @@ class Verdict:
     warming: bool = False
 
 
-@dataclass
-class _Stream:
-    """The series as a model sees it: past and new value with a profile removed."""
+@dataclass(frozen=True)
+class _View:
+    """The series under one baseline: past and new value with a profile removed."""
 
     past: FloatArray
     value: float
-    seasonal: float
+    seasonal: float  # the profile's value at the new point
+    level: float  # median of the adjusted window
 
 
 class MetricDetector:
@@ -85,6 +88,7 @@ class MetricDetector:
         self._timed = cfg.seasonal  # seasonality needs every point's timestamp
         self._step: float | None = None
         self._profiles: list[SeasonalProfile] = []
+        self._phases: dict[str, Ring] = {}  # each profile's phase bin of the buffered points
         self._selected = "none"
         self._plain_error: float | None = None
         self._quantum = math.inf  # smallest change seen: the measurement's resolution
@@ -108,91 +112,101 @@ class MetricDetector:
         else:
             stamp = float(timestamp)
         past, stamps = self._values.values(), self._stamps.values()
+        views = self._views(past, stamps, value, stamp)
         if self._count < self.config.min_history:
             verdict = Verdict(score=0.0, alert=False, onset=False, warming=True)
-            self._learn_seasons(past, stamps, value, stamp)
         else:
-            verdict = self._score(past, stamps, value, stamp)
+            verdict = self._score(views, stamp)
+        self._learn_seasons(views, value, stamp)
         self._remember(value, stamp)
         return verdict
 
     # -- scoring -------------------------------------------------------------------
 
-    def _score(self, past: FloatArray, stamps: FloatArray, value: float, stamp: float) -> Verdict:
+    def _score(self, views: dict[str, _View], stamp: float) -> Verdict:
         cfg = self.config
-        floor = self._floor(past)
-        selected = self._select(stamp)
-        stream = self._stream(selected, past, stamps, value, stamp)
-        center, scale = robust_location_scale(stream.past[-cfg.window:])
+        name = self._select(stamp)
+        view = views[name]
+        floor = self._floor(views["none"].level)
+        stats = window_stats(view.past, cfg.window, floor)
         surprises = {
-            "level": abs(stream.value - center) / max(scale, floor),
-            "innovation": innovation_surprise(stream.past, stream.value, self._weights, cfg.window, floor),
-            "shift": shift_surprise(stream.past, stream.value, cfg.shift_short, cfg.window, floor),
-            "volatility": volatility_surprise(stream.past, stream.value, cfg.volatility_short, cfg.window, floor),
-            "spectral": spectral_residual_surprise(stream.past, stream.value, cfg.spectral_window, floor),
+            "level": level_surprise(view.value, stats),
+            "innovation": innovation_surprise(view.past, view.value, self._weights, stats),
+            "shift": shift_surprise(view.past, view.value, cfg.shift_short, stats),
+            "volatility": volatility_surprise(view.past, view.value, cfg.volatility_short, stats),
+            "spectral": spectral_residual_surprise(view.past, view.value, cfg.spectral_window, stats),
         }
         evidence = {}
-        for name, surprise in surprises.items():
-            calibrator = self._calibrators[name]
-            evidence[name] = calibrator.evidence(surprise)
+        for model, surprise in surprises.items():
+            calibrator = self._calibrators[model]
+            evidence[model] = calibrator.evidence(surprise)
+            # Learnt even during an alert: a pattern that recurs (a nightly job, a GC
+            # sawtooth) must become ordinary, or it would alert forever.
             calibrator.add(surprise)
-        combined = sorted(evidence.values())[-cfg.agreement]
+        combined = self._combine(evidence)
         score, alert, onset = self._persistence.step(combined)
-        self._learn_seasons(past, stamps, value, stamp)
-        expected = center + stream.seasonal
-        band = cfg.band_sigmas * max(scale, floor)
+        expected = stats.center + view.seasonal
+        band = cfg.band_sigmas * stats.scale
         return Verdict(score=score, alert=alert, onset=onset, evidence=combined, models=evidence,
-                       expected=expected, lower=expected - band, upper=expected + band, season=selected.name
-                       if isinstance(selected, SeasonalProfile) else "none")
+                       expected=expected, lower=expected - band, upper=expected + band, season=name)
 
-    def _floor(self, past: FloatArray) -> float:
-        magnitude = median(np.abs(past[-self.config.window:]))
+    def _combine(self, evidence: dict[str, float]) -> float:
+        """Mean evidence of the ``agreement`` most confident models: they must agree."""
+        top = sorted(evidence.values())[-self.config.agreement:]
+        return sum(top) / len(top)
+
+    def _floor(self, level: float) -> float:
         quantum = 0.5 * self._quantum if math.isfinite(self._quantum) else 0.0
-        return max(1e-9, self.config.relative_floor * magnitude, quantum)
-
-    def _stream(self, profile: SeasonalProfile | None, past: FloatArray, stamps: FloatArray,
-                value: float, stamp: float) -> _Stream:
-        if profile is None:
-            return _Stream(past=past, value=value, seasonal=0.0)
-        seasonal = float(profile.level[profile.phase(stamp)])
-        return _Stream(past=past - profile.level[profile.phases(stamps)], value=value - seasonal, seasonal=seasonal)
+        return max(1e-9, self.config.relative_floor * abs(level), quantum)
 
     # -- seasonality -----------------------------------------------------------------
 
-    def _select(self, stamp: float) -> SeasonalProfile | None:
-        """The profile in use: a switch needs a clearly lower past error (hysteresis)."""
+    def _views(self, past: FloatArray, stamps: FloatArray, value: float, stamp: float) -> dict[str, _View]:
+        """The series under each candidate baseline: as is, and minus each seasonal profile."""
+        window = self.config.window
+        plain = _View(past=past, value=value, seasonal=0.0, level=median(past[-window:]) if len(past) else value)
+        views = {"none": plain}
+        for profile in self._profiles:
+            seasonal = float(profile.level[profile.phase(stamp)])
+            adjusted = past - profile.level[self._phases[profile.name].values().astype(np.intp)]
+            views[profile.name] = _View(past=adjusted, value=value - seasonal, seasonal=seasonal,
+                                        level=median(adjusted[-window:]))
+        return views
+
+    def _select(self, stamp: float) -> str:
+        """The baseline in use: a switch needs a clearly lower past error (hysteresis)."""
         errors: dict[str, float] = {}
         if self._plain_error is not None:
             errors["none"] = self._plain_error
-        candidates = {p.name: p for p in self._profiles if p.error is not None and p.mature(stamp)}
-        errors.update({name: p.error for name, p in candidates.items() if p.error is not None})
+        for profile in self._profiles:
+            if profile.error is not None and profile.mature(stamp):
+                errors[profile.name] = profile.error
         best = self._selected if self._selected in errors else "none"
-        for name in ("none", *candidates):
-            if name in errors and best in errors and errors[name] < self.config.season_margin * errors[best]:
+        for name, error in errors.items():  # "none" first, then daily, then weekly
+            if best in errors and error < self.config.season_margin * errors[best]:
                 best = name
         self._selected = best
-        return candidates.get(best)
+        return best
 
-    def _learn_seasons(self, past: FloatArray, stamps: FloatArray, value: float, stamp: float) -> None:
-        """Track each candidate's one-step error, then teach the profiles this point."""
-        window = self.config.window
-        if len(past) < self.config.min_history // 2:
+    def _learn_seasons(self, views: dict[str, _View], value: float, stamp: float) -> None:
+        """Track each baseline's one-step error, then teach the profiles this point."""
+        if len(views["none"].past) < self.config.min_history // 2:
             return
-        alpha = 1.0 / window
-        plain_level = median(past[-window:])
-        residual = value - plain_level
-        self._plain_error = abs(residual) if self._plain_error is None else (
-            self._plain_error + alpha * (abs(residual) - self._plain_error))
+        alpha = 1.0 / self.config.window
+        plain = views["none"]
+        residual = abs(value - plain.level)
+        self._plain_error = residual if self._plain_error is None else (
+            self._plain_error + alpha * (residual - self._plain_error))
         for profile in self._profiles:
-            stream = self._stream(profile, past[-window:], stamps[-window:], value, stamp)
-            level = median(stream.past)
-            profile.track_error(stream.value - level, alpha)
+            view = views[profile.name]
+            profile.track_error(view.value - view.level, alpha)
             limit = 5.0 * profile.error if profile.error else math.inf
-            profile.learn(stamp, value - level, limit)
+            profile.learn(stamp, value - view.level, limit)
 
     def _drop_seasonality(self) -> None:
         self._timed = False
         self._profiles = []
+        self._phases = {}
         self._selected = "none"
 
     def _remember(self, value: float, stamp: float) -> None:
@@ -202,6 +216,8 @@ class MetricDetector:
                 self._quantum = min(self._quantum, change)
         self._values.append(value)
         self._stamps.append(stamp)
+        for profile in self._profiles:
+            self._phases[profile.name].append(float(profile.phase(stamp)))
         self._count += 1
         if self._timed and self._step is None and self._count == STEP_SAMPLE + 1:
             self._start_seasons()
@@ -216,6 +232,15 @@ class MetricDetector:
         for name, period, bins in (("daily", DAY, cfg.daily_bins), ("weekly", WEEK, cfg.weekly_bins)):
             if SeasonalProfile.applicable(period, self._step):
                 self._profiles.append(SeasonalProfile(name, period, self._step, bins, cfg.season_memory_cycles))
+        self._index_phases()
+
+    def _index_phases(self) -> None:
+        stamps = self._stamps.values()
+        self._phases = {}
+        for profile in self._profiles:
+            ring = self._phases[profile.name] = Ring(self._stamps.capacity)
+            for phase in profile.phases(stamps):
+                ring.append(float(phase))
 
     # -- state -------------------------------------------------------------------------
 
@@ -250,6 +275,7 @@ class MetricDetector:
             detector._timed = bool(state["timed"])
             detector._step = None if state["step"] is None else float(state["step"])
             detector._profiles = [SeasonalProfile.from_state(p) for p in state["profiles"]]
+            detector._index_phases()
             detector._selected = str(state["selected"])
             detector._plain_error = None if state["plain_error"] is None else float(state["plain_error"])
             detector._quantum = math.inf if state["quantum"] is None else float(state["quantum"])

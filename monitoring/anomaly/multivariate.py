@@ -12,8 +12,9 @@ retrained every ``retrain_every`` points:
 Each model's score is calibrated against its scores on the points before (calibration.py);
 the point's evidence is the mean of the two (both must be fairly sure, or one very sure)
 and an alert needs it to persist (persistence.py), as in the per-metric detector. Each
-verdict lists the metrics by their distance from usual, which is what an operator reads
-first.
+verdict lists the metrics by how far each is from what the others predict,
+``(P z)_j / sqrt(P_jj)`` with ``P`` the precision matrix: latency may be within its own
+usual range and still be the metric that broke ranks, which is what an operator needs first.
 
 The fitted forest is not part of the state: the state keeps the training window and the
 seed, and a restored detector refits the identical forest (Isolation Forest is
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import IsolationForest  # type: ignore[import-untyped]
+from sklearn.ensemble import IsolationForest
 
 from .calibration import TailCalibrator
 from .models import robust_location_scale
@@ -54,8 +55,8 @@ class MultivariateConfig:
     seed: int = 0
     relative_floor: float = 1e-3
     calibration_history: int = 1000
-    cusum_k: float = 1.5
-    cusum_h: float = 3.0
+    cusum_k: float = 2.0  # as the per-metric detector
+    cusum_h: float = 2.0
     clear_points: int = 12
 
     def __post_init__(self) -> None:
@@ -76,7 +77,8 @@ class MultivariateVerdict:
     onset: bool
     evidence: float = 0.0
     models: dict[str, float] = field(default_factory=dict)
-    deviations: dict[str, float] = field(default_factory=dict)  # robust z per metric, largest first
+    # How far each metric is from what the others predict (in sigmas), furthest first.
+    deviations: dict[str, float] = field(default_factory=dict)
     warming: bool = False
 
 
@@ -176,8 +178,9 @@ class MultivariateDetector:
                 self._calibrators[name].add(surprise)
             evidence = sum(models.values()) / len(models)
             score, alert, onset = self._persistence.step(evidence)
-            order = np.argsort(-np.abs(z))
-            deviations = {cfg.features[i]: float(z[i]) for i in order}
+            conditional = (self._precision @ z) / np.sqrt(np.diag(self._precision))
+            order = np.argsort(-np.abs(conditional))
+            deviations = {cfg.features[i]: float(conditional[i]) for i in order}
             verdict = MultivariateVerdict(score=score, alert=alert, onset=onset, evidence=evidence,
                                           models=models, deviations=deviations)
         for ring, value in zip(self._history, point, strict=True):

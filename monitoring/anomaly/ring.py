@@ -26,17 +26,14 @@ def decode_floats(text: str) -> FloatArray:
 class Ring:
     """The last ``capacity`` values appended, oldest first on read."""
 
-    __slots__ = ("_data", "_count")
+    __slots__ = ("_data", "_count", "capacity")
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
         self._data: FloatArray = np.zeros(capacity, dtype=np.float64)
         self._count = 0  # values ever appended
-
-    @property
-    def capacity(self) -> int:
-        return int(self._data.shape[0])
 
     def __len__(self) -> int:
         return min(self._count, self.capacity)
