@@ -29,7 +29,7 @@ def pareto_quantile_ratio(shape: float) -> float:
     """q(UPPER) / q(0.5) of a generalised Pareto distribution with this shape."""
     if shape < 1e-9:
         return math.log(1.0 / (1.0 - UPPER)) / math.log(2.0)
-    return ((1.0 - UPPER) ** -shape - 1.0) / (2.0**shape - 1.0)
+    return float(((1.0 - UPPER) ** -shape - 1.0) / (2.0**shape - 1.0))
 
 
 def fit_pareto_tail(excesses: np.ndarray[tuple[int], np.dtype[np.float64]]) -> tuple[float, float] | None:
