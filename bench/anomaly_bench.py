@@ -134,10 +134,11 @@ def main():
     print(f"ours / rolling z: {results['ours'].normalized / base:.2f}x" if base > 0 else "")
 
     print("\nOur detector per file: NAB-optimised threshold | our own alert threshold (0.5, alert onsets)")
-    print(f"{'file':44} {'NAB':>6} {'win':>5} {'FP':>4} | {'win':>5} {'FP':>4} {'alerts':>6}")
+    print(f"{'file':41} {'NAB':>6} {'win':>5} {'FP':>4} | {'win':>5} {'FP':>4} {'alerts':>6}")
     fixed = [nab.score_file(series, 0.5) for series in contenders["ours"]]
     for optimised, own, onsets in zip(results["ours"].files, fixed, ours_onsets, strict=True):
-        print(f"{optimised.name:44} {optimised.score:6.2f} {optimised.windows_detected:>2}/{optimised.windows:<2} "
+        name = Path(optimised.name).name
+        print(f"{name:41} {optimised.score:6.2f} {optimised.windows_detected:>2}/{optimised.windows:<2} "
               f"{optimised.fp:4} | {own.windows_detected:>2}/{own.windows:<2} {own.fp:4} {sum(onsets):6}")
     mine = results["ours"]
     own_score = 100 * (sum(f.score for f in fixed) - mine.null) / (mine.perfect - mine.null)

@@ -102,7 +102,7 @@ def _parse(reader: Iterator[list[str]], name: str, allow_unsorted: bool) -> list
 
 
 def replay(rows: Sequence[Row], detector: MetricDetector | None = None,
-           progress: Callable[[int], None] | None = None) -> Iterator[tuple[Row, Verdict]]:
+           progress: Callable[[int], object] | None = None) -> Iterator[tuple[Row, Verdict]]:
     """Each row with the detector's verdict on it, scored before later rows are seen."""
     detector = detector or MetricDetector()
     for row in rows:
