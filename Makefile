@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/monitoring_bench.py
 	$(BIN)/python bench/backups_bench.py
 	$(BIN)/python bench/alerts_bench.py
+	$(BIN)/python bench/anomaly_bench.py
 
 clean:
 	rm -rf $(VENV) var

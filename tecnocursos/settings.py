@@ -393,7 +393,7 @@ MONITORING_ALERTS_EVALUATE_SECONDS = env.int("MONITORING_ALERTS_EVALUATE_SECONDS
 MONITORING_ALERTS_MIN_REQUESTS = env.int("MONITORING_ALERTS_MIN_REQUESTS", default=20)
 # `anomaly` rules: a callable (values, state) -> (score in [0, 1], state); docs/alerts.md.
 MONITORING_ALERTS_ANOMALY_SCORER = env.str("MONITORING_ALERTS_ANOMALY_SCORER",
-                                           default="monitoring.alerting.scoring.robust_zscore")
+                                           default="monitoring.alerting.scoring.detector_score")
 # Backup rules read the backups app's facts through this callable (monitoring may not import the
 # app); unset, they have no data. A backup older than this many hours counts as missing.
 MONITORING_ALERTS_BACKUP_FACTS = env.str("MONITORING_ALERTS_BACKUP_FACTS", default="backups.selectors.backup_facts")

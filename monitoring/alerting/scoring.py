@@ -52,3 +52,26 @@ def checked_score(score: object) -> float:
     if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
         raise ValueError(f"an anomaly score must be a finite number, not {score!r}")
     return min(1.0, max(0.0, float(score)))
+
+
+def detector_score(values: Sequence[float], state: Mapping[str, Any] | None = None, /) -> tuple[float, dict[str, Any]]:
+    """The anomaly engine (monitoring/anomaly/, docs/anomaly.md) over the rule's window.
+
+    The window is replayed through a fresh detector in time order on every evaluation: the
+    verdict depends only on the values up to the one judged (never on later ones), and an
+    evaluation without a new sample cannot feed the same point twice. 1.0 while the engine's
+    alert is on (its models agree and the anomaly persists), else its onset score.
+    """
+    from monitoring.anomaly.detector import MetricDetector  # numpy and sklearn only when used
+
+    detector = MetricDetector()
+    verdict = None
+    for value in values:
+        if math.isfinite(value):
+            verdict = detector.update(float(value))
+    if verdict is None or verdict.warming:
+        return 0.0, {"warming_up": True, "points": detector.count}
+    score = 1.0 if verdict.alert else verdict.score
+    band = {"expected": verdict.expected, "lower": verdict.lower, "upper": verdict.upper}
+    return round(score, 6), {"points": detector.count, "evidence": round(verdict.evidence, 3), "season": verdict.season,
+                             **{k: round(v, 6) for k, v in band.items() if v is not None and math.isfinite(v)}}

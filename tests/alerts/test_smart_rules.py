@@ -90,7 +90,9 @@ def test_an_adaptive_rule_without_history_is_learning(no_default_rules, t0):
     assert not rule.alerts.exists() and rule.last_error == ""
 
 
-def test_an_anomaly_rule_fires_on_a_spike_with_the_default_scorer(no_default_rules, t0, staff_client):
+def test_an_anomaly_rule_fires_on_a_spike_with_the_robust_zscore_scorer(no_default_rules, t0, staff_client,
+                                                                       settings):
+    settings.MONITORING_ALERTS_ANOMALY_SCORER = "monitoring.alerting.scoring.robust_zscore"
     rng = random.Random(4)
     minutes("memory_percent", t0, [40 + rng.gauss(0, 1) for _ in range(120)])
     rule = make_rule(kind="anomaly", metric="memory_percent", threshold=0.9, window_seconds=2 * HOUR)
@@ -101,6 +103,20 @@ def test_an_anomaly_rule_fires_on_a_spike_with_the_default_scorer(no_default_rul
     evaluate(rule, t0 + 10)
     [alert] = staff_client.get("/api/analytics/alerts").json()
     assert alert["score"] > 0.9 and alert["kind"] == "anomaly"
+
+
+def test_an_anomaly_rule_fires_on_a_sustained_shift_with_the_engine(no_default_rules, t0, staff_client):
+    rng = random.Random(4)
+    minutes("memory_percent", t0, [40 + rng.gauss(0, 1) for _ in range(400)])
+    rule = make_rule(kind="anomaly", metric="memory_percent", threshold=0.9, window_seconds=8 * HOUR)
+    sample(t0, memory_percent=40.5)
+    evaluate(rule, t0)
+    assert not rule.alerts.exists()
+    for step in range(1, 9):  # memory jumps and stays up: the engine's models agree and it persists
+        sample(t0 + 10 * step, memory_percent=70.0 + rng.gauss(0, 1))
+        evaluate(rule, t0 + 10 * step)
+    [alert] = staff_client.get("/api/analytics/alerts").json()
+    assert alert["score"] == 1.0 and alert["kind"] == "anomaly"
 
 
 def constant_scorer(values, state):
