@@ -27,6 +27,7 @@ import redis
 from django.conf import settings
 
 from monitoring.aggregator import Batch
+from tecnocursos.lib import redis_clients
 
 # An unclaimed minute survives a rollup outage this long (then it expires).
 MINUTE_KEY_TTL = 2 * 24 * 3600
@@ -41,8 +42,7 @@ def key(*parts: object) -> str:
 @cache
 def _client_for(url: str) -> redis.Redis:
     # Short timeouts: health checks and flushes must fail fast, never hang a request thread.
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=1.0,
-                                health_check_interval=30)
+    return redis_clients.new_sync_client(url, decode_responses=True, socket_timeout=2.0)
 
 
 def client() -> redis.Redis:

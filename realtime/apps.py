@@ -6,4 +6,4 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from realtime import checks  # noqa: F401  (registers the settings checks)
+        from realtime import checks, signals  # noqa: F401  (registers the settings checks and signal receivers)

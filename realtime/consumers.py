@@ -12,29 +12,55 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from realtime import presence, progress_store, protocol, selectors, services
-from realtime.events import BROADCAST_GROUP, event, push, room_group, user_group, user_ref
+from realtime.events import BROADCAST_GROUP, chat_event, event, push, room_group, user_group, user_ref
 from realtime.fanout.dispatch import FanoutDispatchMixin
+from realtime.fanout.layer import LAYER_LOST
 from realtime.limits import FloodGuard, TokenBucket
-from realtime.protocol import CLOSE_UNAUTHORIZED, ProtocolError
+from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE, ProtocolError
 from tecnocursos.core.channels_auth import socket_auth
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from tecnocursos.core.types import User
+from tecnocursos.lib.redis_clients import REDIS_DOWN
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+UNAVAILABLE = "The realtime service is unavailable (Redis); retry shortly."
+RETRY_AFTER_SECONDS = 5
+
+
 class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
-    # The mixin delivers `push` straight from the layer (docs/fanout.md): `push` only writes.
+    # The mixin delivers `push` straight from the layer (docs/fanout.md): `push` only writes;
+    # so does `layer.lost` (the layer lost Redis: close so the client recovers with `since`).
+    socket_only_events: ClassVar[frozenset[str]] = frozenset({"push", LAYER_LOST})
     user: User
+    _answered = False  # the handshake was answered (accept or close)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_DOWN as exc:
+            # Channels subscribes the socket's channel before connect(): with Redis down it fails
+            # there. Answer the handshake with 4503 rather than an HTTP 500.
+            if self._answered:
+                raise
+            logger.warning("socket refused, Redis unavailable: %s", exc)
+            if (await receive()).get("type") == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE, "reason": UNAVAILABLE})
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        self._answered = True
+        await super().accept(subprotocol, headers)
 
     async def connect(self) -> None:
         auth = socket_auth(self.scope)
@@ -51,10 +77,16 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
         self.flood = FloodGuard(settings.REALTIME_FLOOD_STRIKES, settings.REALTIME_FLOOD_WINDOW_SECONDS)
         self.registration = presence.Registration(user_id=self.user.pk, connection_id=uuid.uuid4().hex)
-        for group in (user_group(self.user.pk), BROADCAST_GROUP):
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.registered = True
-        await presence.register(self.registration)
+        try:
+            sockets = await self._register()
+        except REDIS_DOWN as exc:
+            logger.warning("socket closed, Redis unavailable: %s", exc)
+            await self.close(code=CLOSE_UNAVAILABLE, reason=UNAVAILABLE)
+            return
+        cap = int(settings.REALTIME_MAX_SOCKETS_PER_USER)
+        if sockets > cap:  # counted across every server process (presence)
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS, reason=f"At most {cap} sockets per user.")
+            return
         self.background = [asyncio.create_task(self._expire(auth.token_exp)),
                            asyncio.create_task(self._heartbeat())]
         unread = await database_sync_to_async(selectors.notification_unread_count)(user=self.user)
@@ -64,6 +96,18 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         if self.default_room is not None:
             await self.serve(self.on_join_room, {"type": "join_room", "room": self.default_room})
 
+    async def _register(self) -> int:
+        """Join the user's and the broadcast groups, then presence; returns the user's socket count."""
+        self.registered = True  # from the first step on, disconnect() undoes what was done
+        for group in (user_group(self.user.pk), BROADCAST_GROUP):
+            await self.channel_layer.group_add(group, self.channel_name)
+        return await presence.register(self.registration)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self._answered = True
+        self.ready = False  # nothing more is served or pushed on a closing socket
+        await super().close(code=code, reason=reason)
+
     async def disconnect(self, code: int) -> None:
         for task in self.background:
             task.cancel()
@@ -71,11 +115,20 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         if not getattr(self, "registered", False):
             return
         self.registered = False
+        # Each step on its own: one that Redis refuses must not skip the others (presence
+        # entries left behind expire after REALTIME_PRESENCE_TTL).
         for name in list(self.rooms):
-            await self._leave(name)
+            await self._quietly(self._leave(name))
         for group in (user_group(self.user.pk), BROADCAST_GROUP):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        await presence.unregister(self.registration)
+            await self._quietly(self.channel_layer.group_discard(group, self.channel_name))
+        await self._quietly(presence.unregister(self.registration))
+
+    @staticmethod
+    async def _quietly(step: Awaitable[None]) -> None:
+        try:
+            await step
+        except REDIS_DOWN as exc:
+            logger.warning("socket cleanup step failed, Redis unavailable: %s", exc)
 
     # --- background -------------------------------------------------------------
 
@@ -88,12 +141,22 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def _heartbeat(self) -> None:
+        """Refresh presence, and close the socket of a user deactivated or deleted meanwhile (the
+        signal in realtime/signals.py closes it at once; this catches what it cannot see)."""
         while True:
             await asyncio.sleep(float(settings.REALTIME_PRESENCE_HEARTBEAT))
             try:
                 await presence.refresh(self.registration)
             except Exception:  # a Redis blip must not kill the socket; the next beat retries
                 logger.warning("presence heartbeat failed", exc_info=True)
+            try:
+                active = await database_sync_to_async(selectors.user_active)(user_id=self.user.pk)
+            except Exception:  # a database blip neither: the next beat asks again
+                logger.warning("active-user check failed", exc_info=True)
+                continue
+            if not active:
+                await self.close(code=CLOSE_UNAUTHORIZED, reason="The account is no longer active.")
+                return
 
     # --- frames in ----------------------------------------------------------------
 
@@ -142,8 +205,13 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.send_error(ProtocolError("forbidden", exc.message, **self._room_of(frame)))
         except NotFound as exc:
             await self.send_error(ProtocolError("not_found", exc.message))
+        except services.RoomLimit as exc:
+            await self.send_error(ProtocolError("room_limit", exc.message, **self._room_of(frame)))
         except ApplicationError as exc:
             await self.send_error(ProtocolError("invalid", exc.message))
+        except REDIS_DOWN as exc:
+            logger.warning("realtime frame %r: Redis unavailable: %s", frame.get("type"), exc)
+            await self.send_error(ProtocolError("unavailable", UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS))
         except Exception:  # one bad frame must not take the connection down
             logger.exception("realtime frame %r failed", frame.get("type"))
             await self.send_error(ProtocolError("server_error", "The frame could not be served."))
@@ -204,8 +272,18 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     async def on_chat(self, frame: dict[str, Any]) -> None:
         name = self._joined_room(frame.get("room", self.default_room))
         body = protocol.chat_text(frame, max_length=settings.REALTIME_CHAT_MAX_LENGTH)
-        await database_sync_to_async(services.chat_post)(room_id=self.rooms[name], user=self.user, body=body)
+        client_id = protocol.client_id(frame)
+        posted = await database_sync_to_async(services.chat_send)(room_id=self.rooms[name], user=self.user,
+                                                                  body=body, client_id=client_id)
+        if posted.duplicate:  # a retry: the stored message again, to the sender only
+            await self.emit({**chat_event(posted.message, room=name, user=self.user), "duplicate": True})
+            return
         self.registration.counters["chat_messages"] += 1
+        if not posted.pushed:  # stored, so a retry must not post it again: say so
+            await self.send_error(ProtocolError(
+                "unavailable", f"Stored as id {posted.message.seq} but not delivered live (Redis is unavailable); "
+                "members get it by joining with `since`.", room=name, stored=True, id=posted.message.seq,
+                **({"client_id": client_id} if client_id else {}), retry_after=RETRY_AFTER_SECONDS))
 
     def _joined_room(self, value: Any) -> str:
         name = protocol.room_name(value)
@@ -239,3 +317,13 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         """A group message carrying a ready event for this socket."""
         if self.ready:  # not after a 4401/flood close
             await self.emit(message["event"])
+
+    async def layer_lost(self, message: dict[str, Any]) -> None:
+        """This process lost Redis: pushes may have been missed. The client reconnects and
+        recovers chat with `since` (4503: "try again shortly")."""
+        if getattr(self, "registered", False):
+            await self.close(code=CLOSE_UNAVAILABLE, reason=UNAVAILABLE)
+
+    async def revoke(self, message: dict[str, Any]) -> None:
+        """The user was deactivated or deleted (realtime/signals.py)."""
+        await self.close(code=CLOSE_UNAUTHORIZED, reason="The account is no longer active.")

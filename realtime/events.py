@@ -47,8 +47,9 @@ def user_ref(user: User) -> dict[str, Any]:
 
 def chat_event(message: ChatMessage, *, room: str, user: User) -> dict[str, Any]:
     # The stored time, so live and history copies of a message are identical.
+    extra = {"client_id": message.client_id} if message.client_id else {}  # the sender matches its retries
     return event("chat", at=message.created_at, id=message.seq, room=room, message=message.body,
-                 user=user_ref(user))
+                 user=user_ref(user), **extra)
 
 
 def notification_event(notification: Notification) -> dict[str, Any]:

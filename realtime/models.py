@@ -15,6 +15,9 @@ class Room(models.Model):
     last_message_id = models.PositiveBigIntegerField(
         default=0, help_text="Id of the newest chat message; ids never repeat, even after pruning."
     )
+    # Who created the room on first join: public rooms per user are capped (REALTIME_ROOMS_PER_USER).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,11 +33,18 @@ class ChatMessage(models.Model):
     seq = models.PositiveBigIntegerField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages")
     body = models.TextField()
+    # The sender's own id for the frame: a retry with the same one returns this message. NULL, not
+    # "", for none: the unique constraint covers only messages that have one.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["room", "seq"]
-        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="unique_chat_seq_per_room")]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="unique_chat_seq_per_room"),
+            models.UniqueConstraint(fields=["room", "user", "client_id"], condition=Q(client_id__isnull=False),
+                                    name="unique_chat_client_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq}"

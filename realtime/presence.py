@@ -1,7 +1,8 @@
 """Who is connected, and to which rooms, across every server process.
 
 Channels groups cannot be listed, so each connection registers itself in Redis:
-sorted sets whose scores are expiry times (`conns`, `room:<name>`, `rooms`). The
+sorted sets whose scores are expiry times (`conns`, `room:<name>`, `rooms`, and
+`user:<id>`, which counts a user's sockets for the per-user cap). The
 connection's heartbeat pushes its expiry forward; a process that dies stops doing
 so and its entries fall out at the next read: no ghosts, no cleanup job.
 
@@ -54,6 +55,8 @@ def _write(pipe: Any, reg: Registration) -> None:
     expires = _expiry()
     ttl = int(settings.REALTIME_PRESENCE_TTL) + 1
     pipe.zadd(key("conns"), {reg.member: expires})
+    pipe.zadd(key("user", reg.user_id), {reg.member: expires})
+    pipe.expire(key("user", reg.user_id), ttl)
     for room in reg.rooms:
         pipe.zadd(key("room", room), {reg.member: expires})
         pipe.expire(key("room", room), ttl)
@@ -68,9 +71,15 @@ def _flush_counters(pipe: Any, reg: Registration) -> None:
     reg.counters.clear()
 
 
-async def register(reg: Registration) -> None:
+async def register(reg: Registration) -> int:
+    """Register the connection; returns how many live sockets its user has, this one included."""
     reg.counters["connections_total"] += 1
-    await refresh(reg)
+    async with async_client().pipeline(transaction=False) as pipe:
+        _write(pipe, reg)
+        pipe.zremrangebyscore(key("user", reg.user_id), "-inf", time.time())
+        pipe.zcard(key("user", reg.user_id))
+        replies = await pipe.execute()
+    return int(replies[-1])
 
 
 async def refresh(reg: Registration) -> None:
@@ -93,6 +102,7 @@ async def leave(reg: Registration, room: str) -> None:
 async def unregister(reg: Registration) -> None:
     async with async_client().pipeline(transaction=False) as pipe:
         pipe.zrem(key("conns"), reg.member)
+        pipe.zrem(key("user", reg.user_id), reg.member)
         for room in reg.rooms:
             pipe.zrem(key("room", room), reg.member)
         _flush_counters(pipe, reg)

@@ -10,12 +10,17 @@ import json
 import re
 from typing import Any
 
-CLOSE_UNAUTHORIZED = 4401  # no/invalid/expired token
+CLOSE_UNAUTHORIZED = 4401  # no/invalid/expired token, or the user was deactivated or deleted
+CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has REALTIME_MAX_SOCKETS_PER_USER sockets open
+CLOSE_UNAVAILABLE = 4503  # Redis is unavailable: reconnect later, then join with `since`
 # The flood close code is a setting (REALTIME_FLOOD_CLOSE_CODE, 4429 by default).
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 COURSE_ROOM = re.compile(r"^course-(\d{1,18})$")
+CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces: a UUID, a counter...
 MAX_TASK_ID = 200
+# JSON may carry what the database and UTF-8 cannot: NUL, and lone surrogates ("\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -37,7 +42,23 @@ def decode(text: str | None, data: bytes | None) -> dict[str, Any]:
         raise ProtocolError("bad_frame", "A frame must be a JSON object with a `type`.")
     if not isinstance(frame.get("type"), str):
         raise ProtocolError("missing_field", "The frame has no `type`.", field="type")
+    for name, value in frame.items():
+        if _has_unstorable(value):
+            raise ProtocolError("invalid_field", f"`{name[:50]}` holds a NUL or a lone surrogate.",
+                                field=name[:50])
     return frame
+
+
+def _has_unstorable(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if depth > 10:  # frames are small (max frame bytes); nesting this deep is served as invalid anyway
+        return False
+    if isinstance(value, dict):
+        return any(_has_unstorable(k, depth + 1) or _has_unstorable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable(v, depth + 1) for v in value)
+    return False
 
 
 def room_name(value: Any) -> str:
@@ -80,6 +101,16 @@ def chat_text(frame: dict[str, Any], *, max_length: int) -> str:
         raise ProtocolError(
             "invalid_field", f"`message` is longer than {max_length} characters.", field="message"
         )
+    return value
+
+
+def client_id(frame: dict[str, Any]) -> str | None:
+    value = frame.get("client_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not CLIENT_ID.match(value):
+        raise ProtocolError("invalid_field", "`client_id` has 1-64 printable ASCII characters, no spaces.",
+                            field="client_id")
     return value
 
 

@@ -1,41 +1,32 @@
 """Redis clients for realtime state that every server process shares (presence, progress).
 
 Straight Redis, not Django's cache: the cache may keep per-process copies, and this
-state must be the same for every daphne process and Celery worker.
+state must be the same for every daphne process and Celery worker. The clients come from
+the project's one factory (tecnocursos/lib/redis_clients.py: blocking pools, timeouts, retry).
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Sequence
-from functools import cache
 from typing import cast
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-# redis.asyncio connections belong to the event loop that opened them: one client per loop.
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+from tecnocursos.lib import redis_clients
 
 
 def key(*parts: object) -> str:
     return ":".join([settings.REDIS_PREFIX, "rt", *(str(p) for p in parts)])
 
 
-@cache
 def sync_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS.redis_py, decode_responses=True)
+    return redis_clients.sync_client(decode_responses=True)
 
 
 def async_client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS.redis_py, decode_responses=True)
-        _async_clients[loop] = client
-    return client
+    return redis_clients.async_client(decode_responses=True)
 
 
 def decoded_members(reply: Sequence[object]) -> list[str]:
@@ -45,6 +36,4 @@ def decoded_members(reply: Sequence[object]) -> list[str]:
 
 
 async def close_async_client() -> None:
-    client = _async_clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
+    await redis_clients.close_async_clients()

@@ -60,3 +60,10 @@ def rooms_visible(*, user: User, rooms: list[dict[str, Any]]) -> list[dict[str, 
         courses = Course.objects.filter(id__in=wanted).filter(Q(owner=user) | Q(enrollments__user=user))
         allowed = set(courses.values_list("id", flat=True))
     return [r for r in rooms if not protocol.is_course_room(r["name"]) or protocol.course_id(r["name"]) in allowed]
+
+
+def user_active(*, user_id: int) -> bool:
+    """False once the user is deactivated or deleted: their sockets are closed."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()

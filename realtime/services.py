@@ -6,14 +6,16 @@ rolled-back job or message is never announced.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -23,6 +25,13 @@ from realtime.models import ChatMessage, Notification, Room
 from tecnocursos.core.exceptions import ApplicationError, PermissionDenied
 from tecnocursos.core.selectors import course_member
 from tecnocursos.core.types import User
+from tecnocursos.lib.redis_clients import REDIS_DOWN
+
+logger = logging.getLogger(__name__)
+
+
+class RoomLimit(ApplicationError):
+    """The user may not create another room (REALTIME_ROOMS_PER_USER)."""
 
 
 def _channel_layer() -> BaseChannelLayer:
@@ -32,9 +41,16 @@ def _channel_layer() -> BaseChannelLayer:
     return layer
 
 
-def _group_send_on_commit(group: str, message: dict[str, Any]) -> None:
+def _group_send_on_commit(group: str, message: dict[str, Any], failed: list[BaseException] | None = None) -> None:
+    """Send on commit. The row is stored whatever happens: a push that Redis refuses is logged
+    (and added to `failed`), not raised, so the caller's answer can say "stored"."""
     def send() -> None:
-        async_to_sync(_channel_layer().group_send)(group, message)
+        try:
+            async_to_sync(_channel_layer().group_send)(group, message)
+        except REDIS_DOWN as exc:
+            logger.warning("live push to %s failed (stored all the same): %s", group, exc)
+            if failed is not None:
+                failed.append(exc)
 
     transaction.on_commit(send)
 
@@ -43,26 +59,65 @@ def _group_send_on_commit(group: str, message: dict[str, Any]) -> None:
 
 
 def room_enter(*, user: User, name: str) -> Room:
-    """The room `user` may enter (created on first use); PermissionDenied otherwise."""
+    """The room `user` may enter; PermissionDenied otherwise.
+
+    A missing room is created on first use: a course room by any member of the course, a
+    public room by a user who has created fewer than REALTIME_ROOMS_PER_USER rooms (staff:
+    no cap), so one user cannot fill the table with names.
+    """
     course_id = protocol.course_id(name)
     if protocol.is_course_room(name):
         if course_id is None or not course_member(user=user, course_id=course_id):
             raise PermissionDenied(f"You may not enter room '{name}'.")
-    room, _ = Room.objects.get_or_create(name=name, defaults={"course_id": course_id})
+    room = Room.objects.filter(name=name).first()
+    if room is not None:
+        return room
+    cap = int(settings.REALTIME_ROOMS_PER_USER)
+    if course_id is None and not user.is_staff and Room.objects.filter(created_by=user).count() >= cap:
+        raise RoomLimit(f"You may create at most {cap} rooms; join an existing one.")
+    room, _ = Room.objects.get_or_create(name=name, defaults={"course_id": course_id, "created_by": user})
     return room
 
 
-def chat_post(*, room_id: int, user: User, body: str) -> ChatMessage:
-    """Store a message under the room's next id, then fan it out to the room."""
-    with transaction.atomic():
-        # The row lock this UPDATE takes is held until commit: ids are given and
-        # committed in order, so a reader never sees id n+1 before id n.
-        Room.objects.filter(id=room_id).update(last_message_id=F("last_message_id") + 1)
-        room = Room.objects.only("name", "last_message_id").get(id=room_id)
-        message = ChatMessage.objects.create(room_id=room_id, seq=room.last_message_id, user=user, body=body)
-        _prune(room_id, message.seq)
-        _group_send_on_commit(room_group(room.name), push(chat_event(message, room=room.name, user=user)))
-    return message
+@dataclass(frozen=True)
+class ChatPosted:
+    message: ChatMessage
+    duplicate: bool  # stored before under the same (room, user, client_id): nothing stored or sent now
+    pushed: bool  # False: stored, but Redis refused the live fan-out (clients recover it with `since`)
+
+
+def chat_post(*, room_id: int, user: User, body: str, client_id: str | None = None) -> ChatMessage:
+    return chat_send(room_id=room_id, user=user, body=body, client_id=client_id).message
+
+
+def chat_send(*, room_id: int, user: User, body: str, client_id: str | None = None) -> ChatPosted:
+    """Store a message under the room's next id, then fan it out to the room.
+
+    With `client_id`, a retried frame (same room, user and id) returns the stored message
+    instead of storing a second one; a unique constraint settles two concurrent retries.
+    """
+    if client_id is not None:
+        earlier = ChatMessage.objects.filter(room_id=room_id, user=user, client_id=client_id).first()
+        if earlier is not None:
+            return ChatPosted(earlier, duplicate=True, pushed=True)
+    failed: list[BaseException] = []
+    try:
+        with transaction.atomic():
+            # The row lock this UPDATE takes is held until commit: ids are given and
+            # committed in order, so a reader never sees id n+1 before id n.
+            Room.objects.filter(id=room_id).update(last_message_id=F("last_message_id") + 1)
+            room = Room.objects.only("name", "last_message_id").get(id=room_id)
+            message = ChatMessage.objects.create(room_id=room_id, seq=room.last_message_id, user=user, body=body,
+                                                 client_id=client_id)
+            _prune(room_id, message.seq)
+            _group_send_on_commit(room_group(room.name), push(chat_event(message, room=room.name, user=user)),
+                                  failed)
+    except IntegrityError:
+        if client_id is None:
+            raise
+        earlier = ChatMessage.objects.get(room_id=room_id, user=user, client_id=client_id)
+        return ChatPosted(earlier, duplicate=True, pushed=True)
+    return ChatPosted(message, duplicate=False, pushed=not failed)
 
 
 def _prune(room_id: int, newest: int) -> None:
@@ -143,6 +198,14 @@ def notification_set_read(*, notifications: QuerySet[Notification], read: bool) 
     return notifications.update(read_at=None)
 
 
+# --- Accounts --------------------------------------------------------------------
+
+
+def user_sockets_close(*, user_id: int) -> None:
+    """Close every socket of a deactivated or deleted user (4401), in every server process."""
+    _group_send_on_commit(user_group(user_id), {"type": "revoke"})
+
+
 # --- Progress ----------------------------------------------------------------------
 
 
@@ -153,7 +216,10 @@ def progress_report(*, user_id: int, task_id: str, progress: int, status: str, m
                     status=status, message=message)
 
     def send() -> None:
-        progress_store.save(user_id=user_id, payload=payload)
-        async_to_sync(_channel_layer().group_send)(user_group(user_id), push(payload))
+        try:
+            progress_store.save(user_id=user_id, payload=payload)
+            async_to_sync(_channel_layer().group_send)(user_group(user_id), push(payload))
+        except REDIS_DOWN as exc:  # progress is advisory: the job's own row has the truth
+            logger.warning("progress push for %s failed: %s", task_id, exc)
 
     transaction.on_commit(send)

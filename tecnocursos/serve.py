@@ -1,4 +1,6 @@
-"""`python -m tecnocursos.serve <daphne arguments>`: daphne, with secrets kept out of its access log.
+"""`python -m tecnocursos.serve <daphne arguments>`: daphne, with secrets kept out of its access log
+and the WebSocket limits daphne must enforce itself (tecnocursos/lib/ws_transport.py: slow readers dropped,
+oversize frames answered with an `error` event and 1009, close reasons passed on).
 
 Daphne writes the request line of every HTTP request and WebSocket handshake to its access log,
 query string included: a socket opened with `?token=<jwt>` would put a live credential in the
@@ -13,6 +15,7 @@ from typing import Any
 from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 
+from tecnocursos.lib import ws_transport
 from tecnocursos.lib.redact import redact
 
 _write_entry = AccessLogGenerator.write_entry
@@ -25,6 +28,7 @@ def _redacted_write_entry(self: AccessLogGenerator, host: Any, date: Any, reques
 
 def main() -> None:
     AccessLogGenerator.write_entry = _redacted_write_entry
+    ws_transport.install()
     CommandLineInterface.entrypoint()
 
 

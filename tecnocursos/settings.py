@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from tecnocursos import bootstrap
 from tecnocursos.lib import embedded_redis
+from tecnocursos.lib.redis_clients import RedisOptions, connection_kwargs
 from tecnocursos.lib.redis_urls import RedisUrls
 
 BASE_DIR = bootstrap.BASE_DIR
@@ -147,6 +148,15 @@ except ValueError as exc:
 EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
 # Keeps several deployments (or test runs) apart on one shared Redis.
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="tc")
+# Every Redis client (tecnocursos/lib/redis_clients.py): bounded pools that make a burst wait up to
+# REDIS_POOL_TIMEOUT for a connection, timeouts, and one retry that heals a connection a restart broke.
+REDIS_OPTIONS = RedisOptions(
+    max_connections=env.int("REDIS_MAX_CONNECTIONS", default=200),
+    pool_timeout=env.float("REDIS_POOL_TIMEOUT", default=5.0),
+    socket_timeout=env.float("REDIS_SOCKET_TIMEOUT", default=5.0),
+    connect_timeout=env.float("REDIS_CONNECT_TIMEOUT", default=2.0),
+    health_check_interval=env.int("REDIS_HEALTH_CHECK_INTERVAL", default=15),
+)
 
 # Fan-out (docs/fanout.md, bench/RESULTS.md): a group message is published once, each daphne
 # process receives it once and hands it to its own members; consumers with
@@ -157,7 +167,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "realtime.fanout.layer.FanoutChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS.redis_py],
+            # The pub/sub layer builds its pool from this dict; the fan-out layer makes it a
+            # blocking one (realtime/fanout/layer.py).
+            "hosts": [{"address": REDIS.redis_py, **connection_kwargs(REDIS_OPTIONS, asyncio=True),
+                       "max_connections": REDIS_OPTIONS.max_connections}],
             "prefix": f"{REDIS_PREFIX}:asgi",
             "capacity": 1000,  # per-socket backlog; a socket that stops reading loses the oldest
         },
@@ -314,6 +327,13 @@ REALTIME_CHAT_KEEP = env.int("REALTIME_CHAT_KEEP", default=1000)
 REALTIME_PRESENCE_TTL = env.float("REALTIME_PRESENCE_TTL", default=60.0)
 REALTIME_PRESENCE_HEARTBEAT = env.float("REALTIME_PRESENCE_HEARTBEAT", default=20.0)
 REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)
+# Abuse limits (docs/realtime.md "Limits"): sockets per user (more close with 4409), public rooms a
+# user may create by joining a new name, and the bytes daphne may hold unsent for one socket before
+# it drops that slow reader (tecnocursos/serve.py). Deactivated users are closed with 4401 at once by
+# a signal, and by the heartbeat's check every REALTIME_PRESENCE_HEARTBEAT seconds.
+REALTIME_MAX_SOCKETS_PER_USER = env.int("REALTIME_MAX_SOCKETS_PER_USER", default=20)
+REALTIME_ROOMS_PER_USER = env.int("REALTIME_ROOMS_PER_USER", default=20)
+REALTIME_MAX_SEND_BUFFER_BYTES = env.int("REALTIME_MAX_SEND_BUFFER_BYTES", default=1024 * 1024)
 
 # --- Monitoring (docs/monitoring.md) --------------------------------------------
 # System collection: a Celery beat task every N seconds (the interval of a new schedule entry;

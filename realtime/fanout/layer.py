@@ -13,6 +13,10 @@ lets each process subscribe once per group. Two things are added for the fan-out
 
 Delivery stays at most once, as with any pub/sub: what is published while a process is
 disconnected from Redis is not replayed (chat is recovered from the database with `since`).
+So that clients know to recover, losing the pub/sub connection sends `layer.lost` to every
+local channel attached for it (the realtime consumer closes its socket with 4503, and the
+client reconnects with `since`). The pool is the project's blocking, bounded one
+(tecnocursos/lib/redis_clients.py) with the timeouts and retry given in CONFIG `hosts`.
 """
 
 from __future__ import annotations
@@ -23,14 +27,19 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as aioredis
 from channels_redis.core import BoundedQueue
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close
+
+from tecnocursos.lib.redis_clients import REDIS_DOWN
 
 logger = logging.getLogger(__name__)
 
 # Returns whether it delivered the message; False sends it through the channel's queue.
 DirectCallback = Callable[[dict[str, Any]], Awaitable[bool]]
+# Sent to attached channels whose types include it when the pub/sub connection is lost.
+LAYER_LOST = "layer.lost"
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,21 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = BoundedQueue(self.capacity)
-        await self._get_shard(channel).subscribe(channel)
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except BaseException:  # Redis down: no half-made channel left behind
+            self.channels.pop(channel, None)
+            raise
+
+    async def connection_lost(self) -> None:
+        """The pub/sub connection dropped: what was published meanwhile is gone for this process."""
+        lost = {"type": LAYER_LOST}
+        for target in list(self.direct.values()):
+            if LAYER_LOST in target.types:
+                try:
+                    await target.callback(lost)
+                except Exception:
+                    logger.exception("layer.lost delivery failed")
 
     async def attach_direct(self, channel: str, types: Iterable[str], callback: DirectCallback) -> None:
         """Deliver group messages of `types` for `channel` by awaiting `callback(message)`.
@@ -129,6 +152,14 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 class FanoutShardConnection(RedisSingleShardConnection):
     """The pub/sub reader that hands each message to `FanoutLoopLayer.deliver`, in order."""
 
+    def _ensure_redis(self) -> None:
+        if self._redis is None:  # type: ignore[has-type]  # channels_redis is untyped
+            host = dict(self.host)
+            pool = aioredis.BlockingConnectionPool.from_url(host.pop("address"), **host)
+            client = aioredis.Redis(connection_pool=pool)
+            self._redis = client
+            self._pubsub = client.pubsub()
+
     async def _do_receiving(self) -> None:
         while True:
             try:
@@ -140,6 +171,10 @@ class FanoutShardConnection(RedisSingleShardConnection):
                                                          message["data"])
                 else:
                     await asyncio.sleep(0.1)
+            except REDIS_DOWN as exc:
+                logger.warning("channel layer lost Redis (%s); reconnecting", exc)
+                await self.channel_layer.connection_lost()
+                await asyncio.sleep(1)
             except Exception:  # not CancelledError: the loop must outlive any error but its own cancel
                 logger.exception("channel layer receive loop failed; retrying")
                 await asyncio.sleep(1)

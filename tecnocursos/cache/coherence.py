@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 
 import redis
 
+from tecnocursos.lib import redis_clients
+
 log = logging.getLogger("tecnocursos.cache")
 
 ORIGIN_LENGTH = 12
@@ -94,7 +96,8 @@ class Listener(threading.Thread):
                 self._stop_event.wait(self.retry_seconds)
 
     def _listen(self) -> None:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1.0, health_check_interval=5)
+        # Its own connection (a subscriber holds it for good), from the project's factory.
+        client = redis_clients.new_sync_client(self.url)
         pubsub = client.pubsub()  # type: ignore[no-untyped-call]  # redis-py leaves Redis.pubsub unannotated
         try:
             pubsub.subscribe(self.channel)

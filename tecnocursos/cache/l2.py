@@ -15,8 +15,8 @@ from time import monotonic
 from typing import Any, TypeVar, cast
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from tecnocursos.lib import redis_clients
 
 log = logging.getLogger("tecnocursos.cache")
 
@@ -110,14 +110,9 @@ class RedisTier:
     ):
         self.url = url
         self.retry_seconds = retry_seconds
-        self.client = redis.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            # One retry heals a pooled connection that a Redis restart broke.
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=30,
-        )
+        # The project's factory: a blocking bounded pool, and one retry that heals a pooled
+        # connection a Redis restart broke. Short socket timeouts: L1 answers while L2 is slow.
+        self.client = redis_clients.new_sync_client(url, socket_timeout=socket_timeout)
         # Redis.get minus one Python call; only GET goes through it, and replies are not decoded.
         self._get_raw: Callable[[str, str], bytes | None] = self.client.execute_command
         self._on_down = on_down

@@ -25,6 +25,8 @@ from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from tecnocursos.lib.redis_clients import REDIS_DOWN
+
 logger = logging.getLogger(__name__)
 JSON_PATH_PREFIXES = ("/api/", "/ws/", "/metrics")
 # Headers an error keeps when its body is replaced.
@@ -47,7 +49,7 @@ def json_error(status: int, detail: str | None = None) -> JsonResponse:
 
 
 def django_error(exc: Exception) -> tuple[int, str] | None:
-    """Status and message for the exceptions that are not bugs: Django's 4xx, a database outage."""
+    """Status and message for the exceptions that are not bugs: Django's 4xx, a database or Redis outage."""
     if isinstance(exc, RequestDataTooBig):
         return 413, "The request body is too large."
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
@@ -62,6 +64,10 @@ def django_error(exc: Exception) -> tuple[int, str] | None:
         # The database restarting or unreachable: the request may be retried, it is not a bug.
         logger.warning("database unavailable: %s", exc)
         return 503, "The database is unavailable; try again shortly."
+    if isinstance(exc, REDIS_DOWN):
+        # Presence, progress, the channel layer: Redis restarting, unreachable or its pool exhausted.
+        logger.warning("redis unavailable: %s", exc)
+        return 503, "A service this request needs (Redis) is unavailable; try again shortly."
     return None  # a crash: Django logs it and answers 500, which process_response turns into JSON
 
 

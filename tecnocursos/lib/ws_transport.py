@@ -1,0 +1,77 @@
+"""Limits daphne must enforce itself, below the ASGI application (installed by tecnocursos/serve.py).
+
+* Slow readers. A socket that does not read makes every event sent to it wait in the server's
+  user-space buffer (Twisted keeps what the kernel would not take), without bound. Once a
+  socket's unsent bytes pass REALTIME_MAX_SEND_BUFFER_BYTES its connection is dropped: the
+  buffer is freed at once, the application gets its disconnect (presence is cleaned up), and
+  the client reconnects and recovers chat with `since` when it can read again.
+* Oversize frames. Autobahn fails a frame over daphne's `--websocket-max-frame-size`-style limit
+  (1 MiB) by dropping TCP (the client sees 1006). Instead send an `error` event `too_large`
+  and close with 1009, as the protocol intends.
+* Close reasons. Daphne drops the `reason` of `websocket.close`; clients are given it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from daphne.ws_protocol import WebSocketProtocol
+
+logger = logging.getLogger(__name__)
+DEFAULT_MAX_SEND_BUFFER = 1024 * 1024
+
+
+def buffered_bytes(transport: Any) -> int:
+    """What a Twisted TCP transport holds unsent (its FileDescriptor buffers); 0 if unknown."""
+    data = getattr(transport, "dataBuffer", b"")
+    return max(0, len(data) - int(getattr(transport, "offset", 0))) + int(getattr(transport, "_tempDataLen", 0))
+
+
+def _max_send_buffer() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "REALTIME_MAX_SEND_BUFFER_BYTES", DEFAULT_MAX_SEND_BUFFER))
+
+
+def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) -> None:
+    _original_server_send(self, content, binary)
+    limit = _max_send_buffer()
+    if limit > 0 and self.state == AutobahnProtocol.STATE_OPEN and buffered_bytes(self.transport) > limit:
+        logger.warning("dropping slow WebSocket reader %s: over %d bytes unsent", self.client_addr, limit)
+        self.wasClean = False
+        self.dropConnection(abort=True)  # abort: the buffer is discarded, not flushed first
+
+
+def _fail_connection(self: WebSocketProtocol, code: int = AutobahnProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
+                     reason: str = "going away") -> None:
+    if code == AutobahnProtocol.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG and self.state == AutobahnProtocol.STATE_OPEN:
+        limit = int(self.maxMessagePayloadSize or self.maxFramePayloadSize or 0)
+        error = {"type": "error", "code": "too_large", "message": f"Frames are limited to {limit} bytes.",
+                 "max_bytes": limit, "timestamp": datetime.now(UTC).isoformat()}
+        self.sendMessage(json.dumps(error).encode())
+        self.failedByMe = True
+        self.sendCloseFrame(code=code, reasonUtf8=b"Frame too large.", isReply=False)
+        return
+    _original_fail_connection(self, code, reason)
+
+
+def _handle_reply(self: WebSocketProtocol, message: dict[str, Any]) -> None:
+    if message.get("type") == "websocket.close" and message.get("reason") and self.state == self.STATE_OPEN:
+        self.sendClose(code=message.get("code") or 1000, reason=str(message["reason"])[:120])
+        return
+    _original_handle_reply(self, message)
+
+
+_original_server_send = WebSocketProtocol.serverSend
+_original_fail_connection = WebSocketProtocol._fail_connection
+_original_handle_reply = WebSocketProtocol.handle_reply
+
+
+def install() -> None:
+    WebSocketProtocol.serverSend = _server_send
+    WebSocketProtocol._fail_connection = _fail_connection
+    WebSocketProtocol.handle_reply = _handle_reply
