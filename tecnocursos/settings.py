@@ -350,7 +350,8 @@ MONITORING_DATA_PATH = env.str("MONITORING_DATA_PATH", default=str(VAR_DIR))
 MONITORING_CELERY_QUEUES = env.list("MONITORING_CELERY_QUEUES", default=["celery"])
 # Health: which checks make the service unhealthy (503) rather than degraded; results are
 # reused for this many seconds, so a load balancer may ask every second.
-MONITORING_HEALTH_CRITICAL = env.list("MONITORING_HEALTH_CRITICAL", default=["database", "channel_layer"])
+# Redis down leaves the API answering (503 only where Redis is needed): degraded, not unhealthy.
+MONITORING_HEALTH_CRITICAL = env.list("MONITORING_HEALTH_CRITICAL", default=["database"])
 MONITORING_HEALTH_CACHE_SECONDS = env.float("MONITORING_HEALTH_CACHE_SECONDS", default=1.0)
 MONITORING_HEALTH_TIMEOUT = env.float("MONITORING_HEALTH_TIMEOUT", default=2.0)
 MONITORING_HEALTH_DISK_MIN_FREE_PERCENT = env.float("MONITORING_HEALTH_DISK_MIN_FREE_PERCENT", default=5.0)

@@ -87,7 +87,7 @@ def test_a_dead_database_makes_the_service_unhealthy_with_503(anon_client, dead_
     assert report.failed == ["database"] and not report.checks["database"].ok
 
 
-def test_with_its_redis_stopped_the_service_is_unhealthy(anon_client, staff_api, settings, private_redis):
+def test_with_its_redis_stopped_the_service_is_degraded(anon_client, staff_api, settings, private_redis):
     from tecnocursos.cache import backend as backend_module
 
     staff_api.get("/api/courses/")
@@ -103,9 +103,10 @@ def test_with_its_redis_stopped_the_service_is_unhealthy(anon_client, staff_api,
         assert anon_client.get(URL).json() == {"status": "healthy"}
         private_redis.stop()
         response = staff_api.get(URL)
-        assert response.status_code == 503
+        # The API still answers without Redis (503 only where it is needed): degraded, not down.
+        assert response.status_code == 200
         body = response.json()
-        assert body["status"] == "unhealthy" and "channel_layer" in body["detail"]
+        assert body["status"] == "degraded"
         failed = {name for name, check in body["checks"].items() if check["status"] == "fail"}
         assert failed == {"cache", "channel_layer", "celery"}
     finally:

@@ -24,6 +24,14 @@ BAD_FRAMES = [
     ('{"type": "chat", "room": "lobby", "message": {"x": 1}}', "invalid_field"),
     ('{"type": "chat", "room": "elsewhere", "message": "hi"}', "not_member"),
     ('{"type": "progress", "task_id": 5}', "invalid_field"),
+    # What JSON carries but PostgreSQL and UTF-8 refuse: answered, never a server_error.
+    ('{"type": "chat", "room": "lobby", "message": "nul \\u0000 inside"}', "invalid_field"),
+    ('{"type": "chat", "room": "lobby", "message": "lone \\ud800 surrogate"}', "invalid_field"),
+    ('{"type": "join_room", "room": "lob\\u0000by"}', "invalid_field"),
+    ('{"type": "chat", "room": "lobby", "message": "hi", "client_id": "\\udfff"}', "invalid_field"),
+    ('{"type": "chat", "room": "lobby", "message": "hi", "client_id": 7}', "invalid_field"),
+    ('{"type": "chat", "room": "lobby", "message": "hi", "client_id": "has space"}', "invalid_field"),
+    ('{"type": "chat", "room": "lobby", "message": "hi", "client_id": "' + "x" * 65 + '"}', "invalid_field"),
 ]
 
 
