@@ -334,6 +334,8 @@ REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)
 REALTIME_MAX_SOCKETS_PER_USER = env.int("REALTIME_MAX_SOCKETS_PER_USER", default=20)
 REALTIME_ROOMS_PER_USER = env.int("REALTIME_ROOMS_PER_USER", default=20)
 REALTIME_MAX_SEND_BUFFER_BYTES = env.int("REALTIME_MAX_SEND_BUFFER_BYTES", default=1024 * 1024)
+# The kernel's send buffer per WebSocket (Linux doubles it); 0 leaves the kernel's autotuning.
+REALTIME_SOCKET_SEND_BUFFER_BYTES = env.int("REALTIME_SOCKET_SEND_BUFFER_BYTES", default=256 * 1024)
 
 # --- Monitoring (docs/monitoring.md) --------------------------------------------
 # System collection: a Celery beat task every N seconds (the interval of a new schedule entry;

@@ -4,7 +4,9 @@
   user-space buffer (Twisted keeps what the kernel would not take), without bound. Once a
   socket's unsent bytes pass REALTIME_MAX_SEND_BUFFER_BYTES its connection is dropped: the
   buffer is freed at once, the application gets its disconnect (presence is cleaned up), and
-  the client reconnects and recovers chat with `since` when it can read again.
+  the client reconnects and recovers chat with `since` when it can read again. The kernel's share
+  is capped too: each WebSocket's SO_SNDBUF is set to REALTIME_SOCKET_SEND_BUFFER_BYTES (Linux
+  would otherwise grow it to tcp_wmem's maximum, 4 MiB, per socket that stops reading).
 * Oversize frames. Autobahn fails a frame over daphne's `--websocket-max-frame-size`-style limit
   (1 MiB) by dropping TCP (the client sees 1006). Instead send an `error` event `too_large`
   and close with 1009, as the protocol intends.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +35,24 @@ def buffered_bytes(transport: Any) -> int:
 
 
 def _max_send_buffer() -> int:
+    return _setting("REALTIME_MAX_SEND_BUFFER_BYTES", DEFAULT_MAX_SEND_BUFFER)
+
+
+def _setting(name: str, default: int) -> int:
     from django.conf import settings
 
-    return int(getattr(settings, "REALTIME_MAX_SEND_BUFFER_BYTES", DEFAULT_MAX_SEND_BUFFER))
+    return int(getattr(settings, name, default))
+
+
+def _on_open(self: WebSocketProtocol) -> None:
+    size = _setting("REALTIME_SOCKET_SEND_BUFFER_BYTES", 0)
+    handle = getattr(self.transport, "getHandle", None)
+    if size > 0 and handle is not None:
+        try:
+            handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        except (OSError, AttributeError):  # not a socket (tests' fake transports)
+            pass
+    _original_on_open(self)
 
 
 def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) -> None:
@@ -66,12 +84,14 @@ def _handle_reply(self: WebSocketProtocol, message: dict[str, Any]) -> None:
     _original_handle_reply(self, message)
 
 
+_original_on_open = WebSocketProtocol.onOpen
 _original_server_send = WebSocketProtocol.serverSend
 _original_fail_connection = WebSocketProtocol._fail_connection
 _original_handle_reply = WebSocketProtocol.handle_reply
 
 
 def install() -> None:
+    WebSocketProtocol.onOpen = _on_open
     WebSocketProtocol.serverSend = _server_send
     WebSocketProtocol._fail_connection = _fail_connection
     WebSocketProtocol.handle_reply = _handle_reply
