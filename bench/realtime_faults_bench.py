@@ -75,6 +75,12 @@ class Redis:
             self.process.wait()
             self.process = None
 
+    def flush(self) -> None:
+        """Between parts: presence left by a stopped daphne would count as phantoms."""
+        import redis
+
+        redis.Redis.from_url(self.url).flushdb()
+
 
 def wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
@@ -125,7 +131,7 @@ class Daphne:
         # A deep accept queue: a storm of 2,000 connects must not wait on SYN retries.
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog=4096"
         entry = ["-m", "tecnocursos.serve"] if limits else ["-m", "daphne"]
-        log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "ab")  # noqa: SIM115  (lives with the process)
+        log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "ab")  # lives as long as the process
         process = subprocess.Popen([sys.executable, *entry, "-e", endpoint, "tecnocursos.asgi:application"],
                                    cwd=ROOT, env=env, stdout=log, stderr=log)
         wait_port(port)
@@ -170,6 +176,16 @@ async def receive_type(ws: Any, type_: str, timeout: float = 30) -> dict[str, An
 # --- slow readers ----------------------------------------------------------------------------
 
 
+def small_socket(port: int) -> socket.socket:
+    """A client socket with a 16 kB receive buffer: a reader that stops reading stops the TCP
+    window soon, so what it is not taking piles up on the server, where it is measured."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
 async def slow_readers(env: dict[str, str], tokens: dict[str, str], *, readers: int, broadcasts: int,
                        size: int, limits: bool, slow: bool) -> dict[str, Any]:
     import websockets
@@ -178,8 +194,8 @@ async def slow_readers(env: dict[str, str], tokens: dict[str, str], *, readers: 
     uri = f"ws://127.0.0.1:{daphne.port}/ws/connect?token={tokens['bench']}"
     staff = tokens["benchstaff"]
     try:
-        sockets = [await websockets.connect(uri, open_timeout=30, max_queue=1 if slow else 16,
-                                            compression=None, max_size=None) for _ in range(readers)]
+        sockets = [await websockets.connect(uri, open_timeout=30, max_queue=1 if slow else 16, compression=None,
+                                            max_size=None, sock=small_socket(daphne.port)) for _ in range(readers)]
         for ws in sockets:
             await receive_type(ws, "connection")
         drains: list[asyncio.Task[None]] = []
@@ -309,11 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         env = env_for(redis)
         tokens = prepare(env)
         if "slow" in parts:
-            readers, broadcasts, size = (20, 100, 16_000) if args.quick else (100, 300, 16_000)
+            readers, broadcasts, size = (20, 400, 16_000) if args.quick else (100, 400, 16_000)
             print(f"== slow readers: {readers} sockets, {broadcasts} broadcasts of {size // 1000} kB")
             rows = {}
             for name, limits, slow in (("reading, limits", True, False), ("slow, limits", True, True),
                                        ("slow, no limits (before)", False, True)):
+                redis.flush()
                 rows[name] = asyncio.run(slow_readers(env, tokens, readers=readers, broadcasts=broadcasts,
                                                       size=size, limits=limits, slow=slow))
                 print(f"  {name:26} RSS growth {rows[name]['growth_mb']:7.1f} MB, "
@@ -328,12 +345,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, extra in (("pools as before (non-blocking, 100)",
                                  {"REDIS_POOL_TIMEOUT": "0.000001", "REDIS_MAX_CONNECTIONS": "100"}),
                                 ("project (blocking pools)", {})):
+                redis.flush()
                 row = asyncio.run(storm(env_for(redis, **extra), tokens, sockets=count))
                 print(f"  {name:36} failed handshakes {row['failed']:5}, counted while open {row['seen']:5}, "
                       f"phantoms after close {row['phantoms']:5}, opening took {row['open_s']:.1f} s")
         if "restart" in parts:
             clients = 20 if args.quick else 50
             print(f"== Redis restart: {clients} sockets, Redis down 2 s")
+            redis.flush()
             row = asyncio.run(restart(env_for(redis), tokens, redis, clients=clients))
             print(f"  /ws/stats 200 again after {row['stats_200_s']} s; {row['rejoined']}/{clients} clients "
                   f"re-joined, the last after {row['all_rejoined_s']} s")

@@ -56,12 +56,15 @@ def _on_open(self: WebSocketProtocol) -> None:
 
 
 def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) -> None:
-    _original_server_send(self, content, binary)
+    # What earlier sends left unsent, before this one: Twisted writes on the next loop turn, so a
+    # large event (a full `history`) is never counted against the socket that is sent it.
     limit = _max_send_buffer()
     if limit > 0 and self.state == AutobahnProtocol.STATE_OPEN and buffered_bytes(self.transport) > limit:
         logger.warning("dropping slow WebSocket reader %s: over %d bytes unsent", self.client_addr, limit)
         self.wasClean = False
         self.dropConnection(abort=True)  # abort: the buffer is discarded, not flushed first
+        return
+    _original_server_send(self, content, binary)
 
 
 def _fail_connection(self: WebSocketProtocol, code: int = AutobahnProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
