@@ -32,7 +32,7 @@ from channels_redis.core import BoundedQueue
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close
 
-from tecnocursos.lib.redis_clients import REDIS_DOWN
+from tecnocursos.lib.redis_clients import REDIS_DOWN, async_pool_for_host
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +154,7 @@ class FanoutShardConnection(RedisSingleShardConnection):
 
     def _ensure_redis(self) -> None:
         if self._redis is None:  # type: ignore[has-type]  # channels_redis is untyped
-            host = dict(self.host)
-            pool = aioredis.BlockingConnectionPool.from_url(host.pop("address"), **host)
-            client = aioredis.Redis(connection_pool=pool)
+            client = aioredis.Redis(connection_pool=async_pool_for_host(self.host))
             self._redis = client
             self._pubsub = client.pubsub()
 

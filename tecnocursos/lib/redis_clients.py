@@ -111,6 +111,18 @@ def async_pool(url: str, options: RedisOptions, *, decode_responses: bool = Fals
         **connection_kwargs(options, asyncio=True, decode_responses=decode_responses))
 
 
+def async_pool_for_host(host: dict[str, Any]) -> aioredis.BlockingConnectionPool:
+    """A channels_redis host (`{"address": url, **connection kwargs}`) as a blocking pool: the
+    factory's settings, with what the host names taking precedence."""
+    options = _options()
+    kwargs = {**connection_kwargs(options, asyncio=True), "max_connections": options.max_connections,
+              "timeout": options.pool_timeout, **host}
+    address = kwargs.pop("address", None)
+    if address is None:  # a (host, port) pair
+        return aioredis.BlockingConnectionPool(**kwargs)
+    return aioredis.BlockingConnectionPool.from_url(address, **kwargs)
+
+
 # redis.asyncio connections belong to the event loop that opened them: one client per loop.
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, bool], aioredis.Redis]] = (
     weakref.WeakKeyDictionary())
