@@ -33,6 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,12 +233,15 @@ async def storm(env: dict[str, str], tokens: dict[str, str], *, sockets: int) ->
     uri = f"ws://127.0.0.1:{daphne.port}/ws/connect?token={tokens['bench']}"
     staff = tokens["benchstaff"]
 
+    errors: Counter[str] = Counter()
+
     async def open_one() -> Any:
         try:
             ws = await websockets.connect(uri, open_timeout=60, compression=None)
             await receive_type(ws, "connection", timeout=60)
             return ws
-        except Exception:
+        except Exception as exc:
+            errors[repr(exc)[:90]] += 1
             return None
 
     try:
@@ -250,7 +254,8 @@ async def storm(env: dict[str, str], tokens: dict[str, str], *, sockets: int) ->
         await asyncio.sleep(2)  # the server's disconnects finish
         _, after = await asyncio.to_thread(http, "GET", f"http://127.0.0.1:{daphne.port}/ws/stats", staff)
         return {"failed": sockets - len(live), "seen": (during or {}).get("connections", -1),
-                "phantoms": (after or {}).get("connections", -1), "open_s": open_seconds}
+                "phantoms": (after or {}).get("connections", -1), "open_s": open_seconds,
+                "errors": dict(errors.most_common(3))}
     finally:
         daphne.stop()
 
@@ -349,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = asyncio.run(storm(env_for(redis, **extra), tokens, sockets=count))
                 print(f"  {name:36} failed handshakes {row['failed']:5}, counted while open {row['seen']:5}, "
                       f"phantoms after close {row['phantoms']:5}, opening took {row['open_s']:.1f} s")
+                if row["errors"]:
+                    print(f"    {row['errors']}")
         if "restart" in parts:
             clients = 20 if args.quick else 50
             print(f"== Redis restart: {clients} sockets, Redis down 2 s")

@@ -10,6 +10,8 @@ own command line unchanged; `runstack` starts its web processes through it.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from daphne.access import AccessLogGenerator
@@ -26,9 +28,17 @@ def _redacted_write_entry(self: AccessLogGenerator, host: Any, date: Any, reques
     _write_entry(self, host, date, redact(request), *args, **kwargs)
 
 
+# Daphne drops a WebSocket whose handshake the application has not answered within 5 s: in a
+# storm of thousands of connects (every client reconnecting after a restart) that drops most of
+# them. 30 s still bounds a handshake that never completes. An explicit option wins.
+HANDSHAKE_TIMEOUT = os.environ.get("WEBSOCKET_CONNECT_TIMEOUT", "30")
+
+
 def main() -> None:
     AccessLogGenerator.write_entry = _redacted_write_entry
     ws_transport.install()
+    if not any(arg.startswith("--websocket_connect_timeout") for arg in sys.argv[1:]):
+        sys.argv[1:1] = ["--websocket_connect_timeout", HANDSHAKE_TIMEOUT]
     CommandLineInterface.entrypoint()
 
 

@@ -4,7 +4,9 @@
   user-space buffer (Twisted keeps what the kernel would not take), without bound. Once a
   socket's unsent bytes pass REALTIME_MAX_SEND_BUFFER_BYTES its connection is dropped: the
   buffer is freed at once, the application gets its disconnect (presence is cleaned up), and
-  the client reconnects and recovers chat with `since` when it can read again. The kernel's share
+  the client reconnects and recovers chat with `since` when it can read again. What the dropped
+  buffers held goes back to the system (glibc keeps freed heap memory otherwise: `malloc_trim`,
+  at most once a second). The kernel's share
   is capped too: each WebSocket's SO_SNDBUF is set to REALTIME_SOCKET_SEND_BUFFER_BYTES (Linux
   would otherwise grow it to tcp_wmem's maximum, 4 MiB, per socket that stops reading).
 * Oversize frames. Autobahn fails a frame over daphne's `--websocket-max-frame-size`-style limit
@@ -15,9 +17,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import json
 import logging
 import socket
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +42,25 @@ def buffered_bytes(transport: Any) -> int:
 
 def _max_send_buffer() -> int:
     return _setting("REALTIME_MAX_SEND_BUFFER_BYTES", DEFAULT_MAX_SEND_BUFFER)
+
+
+_trimmed_at = 0.0
+
+
+def _release_memory() -> None:
+    """Give freed heap back to the system after slow readers' buffers were dropped (glibc only)."""
+    global _trimmed_at
+    now = time.monotonic()
+    if now - _trimmed_at < 1.0:
+        return
+    _trimmed_at = now
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _setting(name: str, default: int) -> int:
@@ -63,6 +88,8 @@ def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) ->
         logger.warning("dropping slow WebSocket reader %s: over %d bytes unsent", self.client_addr, limit)
         self.wasClean = False
         self.dropConnection(abort=True)  # abort: the buffer is discarded, not flushed first
+        # Daphne runs Twisted on the asyncio loop; trim once the connection and its buffers are gone.
+        asyncio.get_event_loop().call_later(1.0, _release_memory)
         return
     _original_server_send(self, content, binary)
 
