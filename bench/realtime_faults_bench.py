@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -97,7 +98,8 @@ def wait_port(port: int, timeout: float = 30) -> None:
 def env_for(redis: Redis, **extra: str) -> dict[str, str]:
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "tecnocursos.settings", "SECRET_KEY": SECRET,
             "DATABASE_URL": f"sqlite:///{DATABASE}", "REDIS_URL": redis.url, "REDIS_PREFIX": "rtfault",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "false", "LOG_LEVEL": "ERROR",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "false",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR"),
             "REALTIME_MAX_SOCKETS_PER_USER": "100000", "PYTHONPATH": str(ROOT), **extra}
 
 
@@ -285,12 +287,16 @@ async def restart(env: dict[str, str], tokens: dict[str, str], redis: Redis, *, 
                         await done.wait()
                         return
                     first = False
-                    await ws.wait_closed()
+                    # Read until the server closes: a client that stops reading (websockets pauses
+                    # its socket once max_queue messages wait) would never see the 4503.
+                    async for _ in ws:
+                        pass
             except Exception as exc:
                 if os.environ.get("BENCH_DEBUG"):
                     print("attempt failed", round(time.monotonic() - (up_at[0] or time.monotonic()), 2),
                           repr(exc)[:120], flush=True)
-            await asyncio.sleep(0.1)
+            # Back off with jitter, as docs/realtime.md asks of clients after a 4503.
+            await asyncio.sleep(random.uniform(0.2, 0.5))
 
     try:
         done = asyncio.Event()

@@ -83,6 +83,8 @@ def _on_open(self: WebSocketProtocol) -> None:
 def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) -> None:
     # What earlier sends left unsent, before this one: Twisted writes on the next loop turn, so a
     # large event (a full `history`) is never counted against the socket that is sent it.
+    if self.state in (AutobahnProtocol.STATE_CLOSING, AutobahnProtocol.STATE_CLOSED):
+        return  # the socket is going: the application gets its disconnect; no traceback per push
     limit = _max_send_buffer()
     if limit > 0 and self.state == AutobahnProtocol.STATE_OPEN and buffered_bytes(self.transport) > limit:
         logger.warning("dropping slow WebSocket reader %s: over %d bytes unsent", self.client_addr, limit)
