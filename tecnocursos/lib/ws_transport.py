@@ -63,6 +63,17 @@ def _release_memory() -> None:
         pass
 
 
+def _discard_buffers(transport: Any) -> None:
+    # An aborted transport never writes its buffers, but keeps them as long as something holds
+    # the transport (the protocol, until the application has finished): free them now.
+    if hasattr(transport, "_tempDataBuffer"):
+        transport._tempDataBuffer = []
+        transport._tempDataLen = 0
+    if hasattr(transport, "dataBuffer"):
+        transport.dataBuffer = b""
+        transport.offset = 0
+
+
 def _setting(name: str, default: int) -> int:
     from django.conf import settings
 
@@ -90,6 +101,7 @@ def _server_send(self: WebSocketProtocol, content: Any, binary: bool = False) ->
         logger.warning("dropping slow WebSocket reader %s: over %d bytes unsent", self.client_addr, limit)
         self.wasClean = False
         self.dropConnection(abort=True)  # abort: the buffer is discarded, not flushed first
+        _discard_buffers(self.transport)
         # Daphne runs Twisted on the asyncio loop; trim once the connection and its buffers are gone.
         asyncio.get_event_loop().call_later(1.0, _release_memory)
         return
