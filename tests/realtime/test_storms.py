@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from realtime import presence
 from tests.conftest import make_user, open_sockets, receive_type, ws_communicator
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SOCKETS = 300
 PER_USER = 15  # under the per-user cap: the cap must not misfire in a storm either
