@@ -150,14 +150,18 @@ class Traffic:
 
     server: Daphne
     answers: dict[str, list[int]] = field(default_factory=dict)
+    health: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         token = token_for(self.server.users["mpstaff"])
         while not self.stop.is_set():
-            for path in ("/ws/stats", "/ws/rooms", "/api/courses/", "/api/notifications/"):
-                status, _ = http("GET", self.server.url(path), token)
+            for path in ("/ws/stats", "/ws/rooms", "/api/courses/", "/api/notifications/",
+                         "/api/analytics/services/cache", "/api/analytics/system/health"):
+                status, body = http("GET", self.server.url(path), token)
                 self.answers.setdefault(path, []).append(status)
+                if path.endswith("/health") and isinstance(body, dict):
+                    self.health.append(body.get("status", ""))
             self.stop.wait(0.05)
 
 
@@ -264,4 +268,7 @@ async def test_redis_restarted_under_traffic_loses_no_chat_and_the_api_keeps_ans
     assert all(set(statuses) <= {200, 503} for statuses in answers.values()), answers
     assert 503 in answers["/ws/stats"] and answers["/ws/stats"][-1] == 200
     assert set(answers["/api/courses/"]) == {200} and set(answers["/api/notifications/"]) == {200}
+    # The cache answers from L1 while its L2 is down; health is degraded (200), not down.
+    assert set(answers["/api/analytics/services/cache"]) == {200}
+    assert set(answers["/api/analytics/system/health"]) == {200} and "degraded" in traffic.health
     assert set(bob.closes) <= {4503}  # reconnects during the outage are told to wait, not a 500
