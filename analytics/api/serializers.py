@@ -18,7 +18,8 @@ class QuerySerializer(serializers.Serializer):
     """Query parameters: one given empty (`?days=`) is refused, not taken as absent."""
 
     def to_internal_value(self, data: Any) -> Any:
-        blank = {str(name): ["May not be blank."] for name in self.fields if hasattr(data, "get") and data.get(name) == ""}
+        blank = {str(name): ["May not be blank."] for name in self.fields
+                 if hasattr(data, "get") and data.get(name) == ""}
         if blank:
             raise serializers.ValidationError(blank)
         return super().to_internal_value(data)
