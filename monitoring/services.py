@@ -31,6 +31,7 @@ from monitoring.models import (
 )
 from monitoring.processes import ProcessFinder
 from monitoring.recorder import recorder
+from tecnocursos.cache.tags import ANALYTICS_PERFORMANCE, ANALYTICS_USERS, invalidate
 from tecnocursos.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -335,6 +336,9 @@ def rollups_run(*, now: float | None = None) -> dict[str, int]:
         result = {"system_minutes": system_rollup(now=None if now is None else _at(now))}
         if token:
             result["request_minutes"] = requests_rollup(now=now)
+        if any(result.values()):
+            # Reports cached from the rollups (and the active-user days) recompute on their next read.
+            invalidate([ANALYTICS_PERFORMANCE, ANALYTICS_USERS])
         return result
     finally:
         if token:

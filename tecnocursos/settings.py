@@ -221,7 +221,8 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=15 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", default=24 * 3600)),
-    "UPDATE_LAST_LOGIN": True,
+    # The token view sends user_logged_in, whose Django receiver sets last_login (once).
+    "UPDATE_LAST_LOGIN": False,
     "TOKEN_REFRESH_SERIALIZER": "tecnocursos.core.api.serializers.TokenRefreshSerializer",
 }
 # Failed logins per window (tecnocursos/core/api/throttles.py): then 429 with Retry-After.
