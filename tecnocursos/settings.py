@@ -342,6 +342,8 @@ MONITORING_WORKER_HEARTBEAT_SECONDS = env.float("MONITORING_WORKER_HEARTBEAT_SEC
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # What /ws/stats counts, reused by /metrics and the snapshots (monitoring may not import realtime).
 MONITORING_WEBSOCKET_STATS = "realtime.presence.stats"
+# Users with an open socket: active in the user reports even without HTTP requests.
+MONITORING_WEBSOCKET_USERS = "realtime.presence.connected_user_ids"
 # Callables returning prometheus_client metric families, added to /metrics (alerts, backups...).
 MONITORING_EXPORTERS: list[str] = []
 # Names of the choice sets in the OpenAPI schema: several fields are called `status`
