@@ -302,12 +302,17 @@ def _system() -> dict[str, Any]:
             "fresh": monitoring.snapshot_is_fresh(snapshot), **{name: getattr(snapshot, name) for name in fields}}
 
 
-def _requests_now() -> dict[str, Any]:
+def _requests_now(day_tier: str = Tier.HOUR) -> dict[str, Any]:
+    """The last minutes (rolled up or still in Redis), and the last 24 h from the hour rollups."""
     summary = monitoring.request_summary_recent(minutes=RECENT_REQUEST_MINUTES)
+    now = datetime.now(tz=UTC)
+    day = _requests(Period((now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0), now), day_tier,
+                    routes=False)
     return {"window_minutes": RECENT_REQUEST_MINUTES, "requests": summary["requests"],
             "per_second": round(summary["requests"] / (RECENT_REQUEST_MINUTES * 60), 3),
             "server_errors": summary["server_errors"], "error_rate": summary["error_rate"],
-            "latency_ms": summary["latency_ms"]}
+            "latency_ms": summary["latency_ms"],
+            "last_24h": {key: day[key] for key in ("requests", "server_errors", "error_rate", "latency_ms", "apdex")}}
 
 
 def _active_users() -> dict[str, Any]:
@@ -342,7 +347,7 @@ def _uploads() -> dict[str, Any]:
                        for u in recent]}
 
 
-OVERVIEW_PARTS: dict[str, Callable[[], Any]] = {
+OVERVIEW_PARTS: dict[str, Callable[..., Any]] = {
     "system": _system,
     "requests": _requests_now,
     "active_users": _active_users,
@@ -359,15 +364,18 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {message}"[:300]
 
 
-def dashboard_overview() -> dict[str, Any]:
-    """Every part from its own source; a part whose source fails is None, with the reason."""
+def dashboard_overview(*, day_tier: str = Tier.HOUR) -> dict[str, Any]:
+    """Every part from its own source; a part whose source fails is None, with the reason.
+
+    `day_tier`: the rollups the last 24 h of requests are read from (minute: the benchmark's baseline).
+    """
     result: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for name, part in OVERVIEW_PARTS.items():
         try:
             # Inside a transaction (tests, ATOMIC_REQUESTS) a failed query must not poison the next parts.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                result[name] = part()
+                result[name] = part(day_tier) if name == "requests" else part()
         except Exception as exc:  # one failing source must not take the dashboard down
             logger.warning("analytics overview: %s unavailable", name, exc_info=True)
             result[name] = None

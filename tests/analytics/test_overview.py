@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitoring.alerting.models import Alert
-from monitoring.models import ActiveUserDay, SystemSnapshot
+from monitoring.models import ActiveUserDay, SystemSnapshot, Tier
 from tecnocursos.core.models import Upload
 from tests.alerts.conftest import make_rule
+from tests.analytics.seed import request_rollup
 
 pytestmark = pytest.mark.django_db
 URL = "/api/analytics/dashboard/overview"
@@ -33,6 +34,9 @@ def test_every_part_from_its_source(staff_client, staff, owner, flush):
                          message="CPU rising", started_at=now - timedelta(minutes=1))
     Upload.objects.create(owner=owner, original_name="intro.pdf", file="uploads/x", size=12, status="failed")
     ActiveUserDay.objects.create(user=owner, day=now.date(), requests=3, last_seen=now)
+    two_hours_ago = (now - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    request_rollup(two_hours_ago, tier=Tier.HOUR, latencies=[0.01] * 7, statuses={200: 5, 503: 2})
+    request_rollup(now - timedelta(hours=30), tier=Tier.HOUR, latencies=[0.01] * 4)  # older than a day
     staff_client.get("/api/courses/")  # a request of the last minutes, still in Redis
     flush()
 
@@ -42,6 +46,8 @@ def test_every_part_from_its_source(staff_client, staff, owner, flush):
     assert (overview["system"]["host"], overview["system"]["cpu_percent"], overview["system"]["fresh"]) == (
         "web-1", 42.5, True)
     assert overview["requests"]["requests"] >= 1 and overview["requests"]["window_minutes"] == 5
+    assert overview["requests"]["last_24h"]["requests"] == 7  # from the hour rollups
+    assert overview["requests"]["last_24h"]["error_rate"] == round(2 / 7, 6)
     assert overview["active_users"]["today"] == 1
     assert overview["active_users"]["last_15_minutes"] >= 1
     assert (overview["alerts"]["firing"], overview["alerts"]["pending"]) == (1, 1)
