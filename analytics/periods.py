@@ -46,7 +46,7 @@ def period_of(*, days: int | None = None, start: datetime | None = None, end: da
     """The period of a report's query; ValueError with a message for the client when it is wrong.
 
     - nothing, or `days` alone: from midnight UTC N-1 days ago (N = 7 by default) until the end of
-      the current minute (the same period, and cache key, for a minute);
+      the current hour: whole hours, so that hour rollups cover it (and the previous period) exactly;
     - `start` and `end`: [start, end); `start` alone ends now;
     - `days` with `start` or with `end`: the N days from `start`, or the N days before `end`.
     """
@@ -58,8 +58,8 @@ def period_of(*, days: int | None = None, start: datetime | None = None, end: da
     try:
         if start is None and end is None:
             midnight = datetime.combine(now.date(), time(), tzinfo=UTC)
-            end_of_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-            return Period(midnight - timedelta(days=(days or DEFAULT_DAYS) - 1), end_of_minute)
+            end_of_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            return Period(midnight - timedelta(days=(days or DEFAULT_DAYS) - 1), end_of_hour)
         if start is None:
             assert end is not None
             start = end - timedelta(days=days or DEFAULT_DAYS)
