@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/backups_bench.py
 	$(BIN)/python bench/alerts_bench.py
 	$(BIN)/python bench/anomaly_bench.py
+	$(BIN)/python bench/analytics_bench.py
 
 clean:
 	rm -rf $(VENV) var
