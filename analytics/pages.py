@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -61,7 +61,9 @@ def landing(request: HttpRequest) -> HttpResponse:
 @staff_page
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {"ws_token": _socket_token(request), "numbers": summary.key_numbers(),
-               "recent_uploads": summary.recent_uploads(limit=8), "recent_backups": summary.recent_backups(limit=6)}
+               "recent_uploads": summary.recent_uploads(limit=8), "recent_backups": summary.recent_backups(limit=6),
+               # The first paint's charts; the range selector then reloads from the export API.
+               "initial_series": summary.recent_system_series(minutes=60)}
     return render(request, "analytics/dashboard.html", context)
 
 
@@ -70,6 +72,16 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 @user_page
 def chat(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "analytics/chat.html", {"ws_token": _socket_token(request)})
+
+
+@access(get=Audience.USER_PAGE)
+@require_GET
+@user_page
+def token(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A fresh access token for a signed-in page whose embedded one expired (its sockets close with 4401)."""
+    response = JsonResponse({"access": _socket_token(request)})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class ThrottledLoginView(LoginView):

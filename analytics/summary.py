@@ -4,13 +4,16 @@ Reads only, through the other apps' selectors and models: a handful of cheap que
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypedDict
 
 from django.db.models import Count
+from django.utils import timezone
 
 from backups import selectors as backup_selectors
 from backups.models import BackupRun
 from monitoring.alerting import selectors as alert_selectors
+from monitoring.models import SystemSnapshot
 from tecnocursos.core.models import Course, Upload
 from tecnocursos.core.types import User
 
@@ -52,3 +55,23 @@ def recent_uploads(*, limit: int) -> list[Upload]:
 def recent_backups(*, limit: int) -> list[BackupRun]:
     return list(backup_selectors.run_list()[:limit])
 
+
+
+# The export API's names (docs/pages.md) of the snapshot columns the dashboard charts.
+SYSTEM_SERIES = {"cpu.percent": "cpu_percent", "memory.percent": "memory_percent", "disk.percent": "disk_percent",
+                 "load.1m": "load_1", "websocket.connections": "websocket_connections"}
+
+
+class Series(TypedDict):
+    timestamps: list[float]  # UNIX seconds, oldest first
+    values: dict[str, list[float | None]]
+
+
+def recent_system_series(*, minutes: int, limit: int = 720) -> Series:
+    """The raw samples of the last minutes, columnar (what uPlot draws), at most `limit` of them."""
+    since = timezone.now() - timedelta(minutes=minutes)
+    rows = list(SystemSnapshot.objects.filter(timestamp__gte=since).order_by("-timestamp")
+                .values_list("timestamp", *SYSTEM_SERIES.values())[:limit])
+    rows.reverse()
+    return {"timestamps": [row[0].timestamp() for row in rows],
+            "values": {name: [row[i + 1] for row in rows] for i, name in enumerate(SYSTEM_SERIES)}}

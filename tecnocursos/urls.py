@@ -12,6 +12,7 @@ urlpatterns = [
     path("", pages.landing, name="landing"),
     path("accounts/login/", pages.login, name="login"),
     path("accounts/logout/", pages.logout, name="logout"),
+    path("accounts/token/", pages.token, name="page-token"),
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("chat/", pages.chat, name="chat"),
     path("api/schema/", core_views.SchemaApi.as_view(), name="schema"),
