@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-# Reports, dashboard overview and export land here (issue: analytics and the web UI).
-urlpatterns: list[URLPattern] = []
+from analytics.api import views
+
+urlpatterns = [
+    path("export/metrics", views.MetricsExportApi.as_view(), name="analytics-export-metrics"),
+]
