@@ -10,6 +10,7 @@ from typing import TypedDict
 from django.db.models import Count
 from django.utils import timezone
 
+from analytics.export import SYSTEM_METRICS
 from backups import selectors as backup_selectors
 from backups.models import BackupRun
 from monitoring.alerting import selectors as alert_selectors
@@ -57,11 +58,6 @@ def recent_backups(*, limit: int) -> list[BackupRun]:
 
 
 
-# The export API's names (docs/pages.md) of the snapshot columns the dashboard charts.
-SYSTEM_SERIES = {"cpu.percent": "cpu_percent", "memory.percent": "memory_percent", "disk.percent": "disk_percent",
-                 "load.1m": "load_1", "websocket.connections": "websocket_connections"}
-
-
 class Series(TypedDict):
     timestamps: list[float]  # UNIX seconds, oldest first
     values: dict[str, list[float | None]]
@@ -71,7 +67,7 @@ def recent_system_series(*, minutes: int, limit: int = 720) -> Series:
     """The raw samples of the last minutes, columnar (what uPlot draws), at most `limit` of them."""
     since = timezone.now() - timedelta(minutes=minutes)
     rows = list(SystemSnapshot.objects.filter(timestamp__gte=since).order_by("-timestamp")
-                .values_list("timestamp", *SYSTEM_SERIES.values())[:limit])
+                .values_list("timestamp", *SYSTEM_METRICS.values())[:limit])
     rows.reverse()
     return {"timestamps": [row[0].timestamp() for row in rows],
-            "values": {name: [row[i + 1] for row in rows] for i, name in enumerate(SYSTEM_SERIES)}}
+            "values": {name: [row[i + 1] for row in rows] for i, name in enumerate(SYSTEM_METRICS)}}

@@ -71,3 +71,26 @@ def test_the_admin_index_shows_the_key_numbers(client, staff, owner):
     page = client.get("/admin/").content.decode()
     assert 'id="key-numbers"' in page and 'href="/dashboard/"' in page
     assert "nightly-test" in page and "1 done" in page
+
+
+def test_a_signed_in_page_gets_a_fresh_access_token_of_its_own_user(client, outsider):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    assert client.get("/accounts/token/")["Location"].startswith("/accounts/login/")
+    client.force_login(outsider)
+    response = client.get("/accounts/token/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert str(AccessToken(response.json()["access"])["user_id"]) == str(outsider.id)
+
+
+def test_the_dashboard_embeds_the_last_hour_of_samples_for_its_first_paint(client, staff):
+    from datetime import UTC, datetime, timedelta
+
+    from monitoring.models import SystemSnapshot
+
+    now = datetime.now(tz=UTC)
+    SystemSnapshot.objects.create(timestamp=now - timedelta(hours=2), host="h", cpu_percent=99.0)
+    SystemSnapshot.objects.create(timestamp=now - timedelta(minutes=1), host="h", cpu_percent=12.5)
+    client.force_login(staff)
+    series = client.get("/dashboard/").context["initial_series"]
+    assert series["values"]["cpu.percent"] == [12.5] and len(series["timestamps"]) == 1

@@ -67,15 +67,23 @@ function append(series, at, values) {
 function chartOptions(chart, width) {
   return {
     width, height: width < 500 ? 180 : 220,
-    scales: {x: {time: true}, y: chart.range ? {range: chart.range} : {}},
+    // The x axis always spans the chosen range, however few points it has.
+    scales: {x: {time: true, range: () => window_()}, y: chart.range ? {range: chart.range} : {}},
     series: [{}, ...chart.metrics.map(([, label, stroke]) => ({
-      label, stroke, width: 2, spanGaps: true, points: {show: false},
+      label, stroke, width: 2, spanGaps: true,
       value: (plot, value) => (value === null || value === undefined ? "–" : number(value) + chart.unit)}))],
     axes: [{stroke: "#5e6b7c", grid: {stroke: "#eef1f5"}},
            {stroke: "#5e6b7c", grid: {stroke: "#eef1f5"}, size: 52,
             values: (plot, ticks) => ticks.map((tick) => number(tick))}],
     legend: {live: true},
   };
+}
+
+function window_() {
+  const now = Date.now() / 1000;
+  const last = state.series.timestamps[state.series.timestamps.length - 1] || now;
+  const end = Math.max(now, last);
+  return [end - RANGES[state.range], end];
 }
 
 function drawChart(chart) {
