@@ -104,10 +104,10 @@ def browser() -> Iterator[Any]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-def off_loop(function: Callable[..., T], *args: Any) -> T:
+def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run in another thread: async_to_sync (the channel layer) refuses a thread with a running loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result(timeout=30)
+        return pool.submit(function, *args, **kwargs).result(timeout=30)
 
 
 def screenshot(page: Any, name: str) -> None:
