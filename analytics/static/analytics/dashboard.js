@@ -311,6 +311,33 @@ async function loadOverview() {
   if (active !== undefined && active !== null) setText("v-users", number(active, 0));
 }
 
+// --- recent backups and uploads (rendered with the page, refreshed from the API) -------------
+
+function rows(tableId, items, columns, empty) {
+  const body = document.querySelector(`#${tableId} tbody`);
+  body.replaceChildren(...(items.length ? items.map((item) => el("tr", {}, ...columns.map((cell) => cell(item))))
+    : [el("tr", {}, el("td", {colspan: columns.length, class: "muted"}, empty))]));
+}
+
+const badge = (status) => el("td", {}, el("span", {class: `badge ${status}`}, status));
+
+async function loadRecent() {
+  const [backups, uploads] = await Promise.allSettled([session.json("/api/backup/history"), session.json("/api/uploads/")]);
+  if (backups.status === "fulfilled") {
+    rows("backups", backups.value.results.slice(0, 6), [
+      (r) => el("td", {}, r.config), (r) => el("td", {}, r.kind), (r) => badge(r.status),
+      (r) => el("td", {class: "num"}, bytes(r.size)), (r) => el("td", {}, r.finished_at ? ago(r.finished_at) : "–"),
+    ], "No backups yet.");
+  }
+  if (uploads.status === "fulfilled") {
+    rows("uploads", uploads.value.results.slice(0, 8), [
+      (u) => el("td", {}, u.original_name), (u) => el("td", {}, u.owner?.username ?? "–"), (u) => badge(u.status),
+      (u) => el("td", {}, u.detected_type || "–"), (u) => el("td", {class: "num"}, bytes(u.size)),
+      (u) => el("td", {}, ago(u.created_at)),
+    ], "No uploads yet.");
+  }
+}
+
 // --- start -----------------------------------------------------------------------------------
 
 function start() {
@@ -324,6 +351,7 @@ function start() {
   loadOverview();
   setInterval(loadServices, 30000);
   setInterval(loadOverview, 30000);
+  setInterval(loadRecent, 60000);
   const live = new LiveSocket("/ws/monitoring", session, {onEvent, onStatus});
   live.connect();
   setInterval(() => live.send({type: "ping"}), 25000);
