@@ -88,7 +88,7 @@ class ThrottledLoginView(LoginView):
     """Django's sign-in form, with the API's failed-login throttle (per username and address)."""
 
     template_name = "analytics/login.html"
-    redirect_authenticated_user = True
+    # Not redirect_authenticated_user: a signed-in user sent here by a page they may not open would loop.
     next_page = "landing"
 
     def _throttle_request(self) -> Any:

@@ -94,3 +94,10 @@ def test_the_dashboard_embeds_the_last_hour_of_samples_for_its_first_paint(clien
     client.force_login(staff)
     series = client.get("/dashboard/").context["initial_series"]
     assert series["values"]["cpu.percent"] == [12.5] and len(series["timestamps"]) == 1
+
+
+def test_a_signed_in_user_sent_to_sign_in_is_told_why_instead_of_looping(client, outsider):
+    client.force_login(outsider)
+    response = client.get("/dashboard/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/?next=/dashboard/", 302)]
+    assert "Your account cannot open that page" in response.content.decode()

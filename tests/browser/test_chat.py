@@ -110,6 +110,9 @@ def test_two_people_chat_and_one_catches_up_after_a_reconnect(browser, live_url)
     expect(bob.locator("#notifications")).to_contain_text("Course published", timeout=10_000)
     screenshot(alice, "chat-alice")
     screenshot(bob, "chat-bob")
+    bob.set_viewport_size({"width": 375, "height": 800})
+    screenshot(bob, "chat-bob-375px")
+    assert bob.evaluate("document.documentElement.scrollWidth") <= 375
     assert errors == []
     for page in (alice, bob):
         page.context.close()
