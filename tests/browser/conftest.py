@@ -55,7 +55,7 @@ def _fast_password_hashing() -> None:
     """The server checks passwords with the real hashers: users are made with them too."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_url(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daphne on loopback serving the test database (PostgreSQL: the server must see its rows)."""
     from django.db import connection
