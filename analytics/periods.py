@@ -20,8 +20,9 @@ class Period:
         return self.end - self.start
 
     def previous(self) -> Period:
-        """The period of the same length just before this one."""
-        return Period(self.start - self.span, self.start)
+        """The period of the same length just before this one (cut at the calendar's start)."""
+        earliest = datetime(1, 1, 2, tzinfo=UTC)
+        return Period(self.start - self.span if self.start - earliest > self.span else earliest, self.start)
 
     @property
     def first_day(self) -> date:
@@ -42,26 +43,33 @@ class Period:
 
 def period_of(*, days: int | None = None, start: datetime | None = None, end: datetime | None = None,
               now: datetime | None = None) -> Period:
-    """`days`: from midnight UTC N-1 days ago until now; or [start, end) (end defaults to now).
+    """The period of a report's query; ValueError with a message for the client when it is wrong.
 
-    ValueError with a message for a client when the combination is wrong.
+    - nothing, or `days` alone: from midnight UTC N-1 days ago (N = 7 by default) until the end of
+      the current minute (the same period, and cache key, for a minute);
+    - `start` and `end`: [start, end); `start` alone ends now;
+    - `days` with `start` or with `end`: the N days from `start`, or the N days before `end`.
     """
     now = now or datetime.now(tz=UTC)
-    if days is not None and (start is not None or end is not None):
-        raise ValueError("Give either days or start/end, not both.")
-    if start is None and end is not None:
-        raise ValueError("end needs a start.")
-    if start is None:
-        days = DEFAULT_DAYS if days is None else days
-        if not 1 <= days <= MAX_DAYS:
-            raise ValueError(f"days must be between 1 and {MAX_DAYS}.")
-        midnight = datetime.combine(now.date(), time(), tzinfo=UTC)
-        return Period(midnight - timedelta(days=days - 1), now)
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between 1 and {MAX_DAYS}.")
+    if days is not None and start is not None and end is not None:
+        raise ValueError("Give days with start or with end, not with both.")
+    try:
+        if start is None and end is None:
+            midnight = datetime.combine(now.date(), time(), tzinfo=UTC)
+            end_of_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            return Period(midnight - timedelta(days=(days or DEFAULT_DAYS) - 1), end_of_minute)
+        if start is None:
+            assert end is not None
+            start = end - timedelta(days=days or DEFAULT_DAYS)
+        elif days is not None:
+            end = start + timedelta(days=days)
+    except OverflowError as exc:
+        raise ValueError("The range is out of the calendar.") from exc
     end = end or now
     if start >= end:
         raise ValueError("start must be before end.")
     if end - start > MAX_SPAN:
         raise ValueError("The range may not exceed 366 days.")
-    if start < datetime(1971, 1, 1, tzinfo=UTC) + (end - start):
-        raise ValueError("start is too early.")  # the previous period must exist too
     return Period(start, end)

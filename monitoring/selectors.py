@@ -181,6 +181,7 @@ def requests_live(*, minutes: int = 2) -> Parsed:
             merged.requests.setdefault(key, RequestStats()).add(stats)
         for user_id, count in part.users.items():
             merged.users[user_id] = merged.users.get(user_id, 0) + count
+        merged.seen |= part.seen
     return merged
 
 
@@ -235,7 +236,9 @@ def active_users_recent(*, minutes: int = 15) -> int:
     since = datetime.now(tz=UTC) - timedelta(minutes=minutes)
     users = set(ActiveUserDay.objects.filter(last_seen__gte=since).values_list("user_id", flat=True))
     try:
-        users.update(requests_live(minutes=3).users)
+        live = requests_live(minutes=3)
+        users.update(live.users)
+        users.update(live.seen)
     except Exception:
         pass  # Redis down: the rolled-up part still answers
     return len(users)

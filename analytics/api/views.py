@@ -12,10 +12,20 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import export
-from analytics.api.serializers import ExportQuerySerializer, ExportRowSerializer
+from analytics import export, selectors
+from analytics.api.serializers import (
+    ContentReportSerializer,
+    ExportQuerySerializer,
+    ExportRowSerializer,
+    OverviewSerializer,
+    PerformanceReportSerializer,
+    PeriodQuerySerializer,
+    UsersReportSerializer,
+    period_from,
+)
 from tecnocursos.core.api.access import Audience, access
 from tecnocursos.core.api.permissions import IsStaff
 
@@ -70,3 +80,60 @@ class MetricsExportApi(APIView):
                                          else "application/json")
         response["Content-Disposition"] = f'attachment; filename="{export.filename(query, fmt)}"'
         return response
+
+
+@access(Audience.STAFF)
+class OverviewApi(APIView):
+    """Everything the operations dashboard shows at a glance, in one call that reads only latest rows
+    and small aggregates. A part whose source fails (or is not set up) is `null`, and `unavailable`
+    says why; the call itself still answers 200."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=OverviewSerializer, summary="Dashboard overview: system, requests, users, alerts, "
+                                                         "cache, backups, WebSocket, uploads")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.dashboard_overview())
+
+
+REPORT_PARAMS = [PeriodQuerySerializer]
+
+
+@access(Audience.STAFF)
+class UsersReportApi(APIView):
+    """Accounts, active users (from monitoring's per-day activity rows), new and returning users,
+    logins, a per-day series and the most active users, with the previous period for comparison."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=REPORT_PARAMS, responses=UsersReportSerializer, summary="Users report")
+    def get(self, request: Request) -> Response:
+        period = period_from(request.query_params)
+        return Response(selectors.users_report(period.start, period.end))
+
+
+@access(Audience.STAFF)
+class ContentReportApi(APIView):
+    """Courses and uploads: counts, bytes, by type and status, processing time, failure reasons,
+    top uploaders, a per-day series, with the previous period for comparison."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=REPORT_PARAMS, responses=ContentReportSerializer, summary="Content report")
+    def get(self, request: Request) -> Response:
+        period = period_from(request.query_params)
+        return Response(selectors.content_report(period.start, period.end))
+
+
+@access(Audience.STAFF)
+class PerformanceReportApi(APIView):
+    """Requests, error rate, latency percentiles (merged histograms, interpolated), throughput,
+    Apdex, the slowest and most failing routes and system peaks, from the request and metric
+    rollups (per minute up to 6 h, per hour beyond), with the previous period for comparison."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=REPORT_PARAMS, responses=PerformanceReportSerializer, summary="Performance report")
+    def get(self, request: Request) -> Response:
+        period = period_from(request.query_params)
+        return Response(selectors.performance_report(period.start, period.end))
