@@ -86,12 +86,14 @@ def live_url(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPa
             server.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Per test: Playwright's sync API keeps an event loop running in this thread while it is open,
+    which later async tests (pytest-asyncio) could not run under."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps its event loop running in this thread; the test's own ORM calls are
-    # plain synchronous code all the same (the server is another process).
+    # Meanwhile the test's own ORM calls are plain synchronous code all the same (the server is
+    # another process).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:

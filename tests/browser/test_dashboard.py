@@ -57,6 +57,7 @@ def test_the_dashboard_draws_data_updates_live_and_acknowledges(browser, live_ur
     expect(page.locator("#chart-requests canvas")).to_have_count(1)
     page.wait_for_function("Number(document.querySelector('#chart-system').dataset.points) >= 90")
     expect(page.locator("#live-status")).to_have_text("live", timeout=10_000)
+    expect(page.locator("#v-users-sub")).to_contain_text("today")  # the overview filled the tiles
 
     # A new sample pushed to the monitoring group changes the CPU tile and grows the chart.
     before = points(page, "chart-system")

@@ -273,42 +273,50 @@ async function loadAlerts() {
   }
 }
 
-// --- services and overview -------------------------------------------------------------------
+// --- overview, WebSocket and cache ---------------------------------------------------------------
 
-async function loadServices() {
-  const [ws, cache] = await Promise.allSettled([session.json("/ws/stats"), session.json("/api/analytics/services/cache")]);
-  if (ws.status === "fulfilled") {
-    const s = ws.value;
-    setText("s-connections", number(s.connections, 0));
-    setText("s-ws-users", number(s.users, 0));
-    setText("s-rooms", number(s.rooms, 0));
-    setText("s-messages", `${number(s.messages_in, 0)} / ${number(s.messages_out, 0)}`);
-  }
-  if (cache.status === "fulfilled") {
-    const c = cache.value;
-    setText("s-hit-rate", percent((c.hit_rate || 0) * 100));
-    setText("s-items", `${number(c.l1?.items, 0)} / ${number(c.l2?.items, 0)} (${bytes(c.l2?.bytes)})`);
-    setText("s-cache-errors", number(c.errors, 0));
-  }
+function showWebSocket(s) {
+  setText("s-connections", number(s.connections, 0));
+  setText("s-ws-users", number(s.users, 0));
+  setText("s-rooms", number(s.rooms, 0));
+  setText("s-messages", `${number(s.messages_in, 0)} / ${number(s.messages_out, 0)}`);
 }
 
-// The overview (one call) fills the request and user tiles between samples; absent parts stay as they are.
+function showCache(c) {
+  setText("s-hit-rate", percent((c.hit_rate || 0) * 100));
+  setText("s-items", `${number(c.l1?.items, 0)} / ${number(c.l2?.items, 0)} (${bytes(c.l2?.bytes)})`);
+  setText("s-cache-errors", number(c.errors, 0));
+}
+
+const SYSTEM_NAMES = {"cpu.percent": "cpu_percent", "memory.percent": "memory_percent", "disk.percent": "disk_percent"};
+
+// One call for the tiles and the service figures; a part the overview could not read (null,
+// with its reason in `unavailable`) keeps what the page showed, and the API's own endpoint fills in.
 async function loadOverview() {
   let overview;
-  try { overview = await session.json("/api/analytics/dashboard/overview"); } catch (_) { return; }
-  const requests = overview.requests || {};
-  const latency = requests.latency_ms || {};
+  try {
+    overview = await session.json("/api/analytics/dashboard/overview");
+  } catch (_) {
+    overview = {unavailable: {websocket: "overview", cache: "overview"}};
+  }
   const values = {};
-  const rate = requests.per_second ?? requests.rate_per_s ?? requests.requests_per_s;
-  if (rate !== undefined) values["requests.per_s"] = rate;
-  const errors = requests.errors_per_second ?? requests.errors_per_s;
-  if (errors !== undefined) values["requests.errors_per_s"] = errors;
-  if (latency.p95 !== undefined) Object.assign(values, {"latency.p50_ms": latency.p50, "latency.p95_ms": latency.p95,
-                                                        "latency.p99_ms": latency.p99});
+  if (overview.system) for (const [name, key] of Object.entries(SYSTEM_NAMES)) values[name] = overview.system[key];
+  const requests = overview.requests;
+  if (requests) {
+    const seconds = (requests.window_minutes || 5) * 60;
+    Object.assign(values, {"requests.per_s": requests.per_second, "requests.errors_per_s": requests.server_errors / seconds,
+                           "latency.p50_ms": requests.latency_ms?.p50 ?? null, "latency.p95_ms": requests.latency_ms?.p95 ?? null,
+                           "latency.p99_ms": requests.latency_ms?.p99 ?? null});
+  }
   showValues(values);
-  const users = overview.active_users;
-  const active = typeof users === "number" ? users : users?.last_15_minutes ?? users?.now ?? users?.active ?? users?.count;
-  if (active !== undefined && active !== null) setText("v-users", number(active, 0));
+  if (overview.active_users) {
+    setText("v-users", number(overview.active_users.last_15_minutes, 0));
+    setText("v-users-sub", `last 15 min · ${number(overview.active_users.today, 0)} today`);
+  }
+  if (overview.websocket) showWebSocket(overview.websocket);
+  else session.json("/ws/stats").then(showWebSocket, () => {});
+  if (overview.cache) showCache(overview.cache);
+  else session.json("/api/analytics/services/cache").then(showCache, () => {});
 }
 
 // --- recent backups and uploads (rendered with the page, refreshed from the API) -------------
@@ -347,9 +355,7 @@ function start() {
   setupRange();
   loadRange("1h");
   loadAlerts();
-  loadServices();
   loadOverview();
-  setInterval(loadServices, 30000);
   setInterval(loadOverview, 30000);
   setInterval(loadRecent, 60000);
   const live = new LiveSocket("/ws/monitoring", session, {onEvent, onStatus});
