@@ -9,7 +9,6 @@ from functools import wraps
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -53,7 +52,7 @@ def _socket_token(request: AuthenticatedHttpRequest) -> str:
 @access(get=Audience.PUBLIC)
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "analytics/landing.html", {"debug": settings.DEBUG})
+    return render(request, "analytics/landing.html")
 
 
 @access(get=Audience.STAFF_PAGE)

@@ -1,6 +1,6 @@
 // The chat page, on the WebSocket protocol of docs/api.md only: join_room (with `since` after a
 // reconnect), chat, history, join/leave, notifications. Messages are kept by id: duplicates are dropped.
-import {LiveSocket, Session, clock, el, readJSON} from "./common.js";
+import {LiveSocket, Session, clock, debounce, el, readJSON} from "./common.js";
 
 const session = new Session(readJSON("ws-token"));
 const state = {me: null, current: null, rooms: new Map(), known: []};
@@ -197,11 +197,13 @@ function open(name) {
   select(name);
 }
 
-async function refreshRooms() {
+async function loadRooms() {
   try { state.known = await session.json("/ws/rooms"); } catch (_) { return; }
   renderRooms();
   renderPresent();
 }
+
+const refreshRooms = debounce(loadRooms, 1000);
 
 function setupForms() {
   document.getElementById("join-form").addEventListener("submit", (event) => {
@@ -245,9 +247,9 @@ function start() {
     select(wanted);
   }
   live.connect();
-  refreshRooms();
+  loadRooms();
   loadNotifications();
-  setInterval(refreshRooms, 20000);
+  setInterval(loadRooms, 20000);
   setInterval(() => live.send({type: "ping"}), 25000);
 }
 

@@ -97,6 +97,12 @@ export class LiveSocket {
   stop() { this.stopped = true; clearTimeout(this.timer); if (this.ws) this.ws.close(1000); }
 }
 
+// At most one call per `wait` ms, the last one of a burst (many joins or alert changes at once).
+export function debounce(fn, wait) {
+  let timer = null;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), wait); };
+}
+
 // --- formatting ---------------------------------------------------------------------------
 
 export function el(tag, attributes = {}, ...children) {

@@ -1,7 +1,7 @@
 // The operations dashboard: charts from the export API, live samples and alerts from /ws/monitoring,
 // alerts, WebSocket and cache figures from the API. Data sources: docs/pages.md.
 import uPlot from "./vendor/uPlot.esm.js";
-import {LiveSocket, Session, ago, bytes, clock, el, number, percent, readJSON} from "./common.js";
+import {LiveSocket, Session, ago, bytes, clock, debounce, el, number, percent, readJSON} from "./common.js";
 
 const RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400};
 const CHARTS = [
@@ -208,7 +208,7 @@ function onEvent(event) {
     addEvent(describeSample(event), "sample", event.timestamp);
   } else if (event.type === "alert") {
     addEvent(describeAlert(event), `alert-${event.change}`, event.timestamp);
-    loadAlerts();
+    reloadAlerts();
   } else if (event.type === "connection") {
     addEvent("Live feed connected.", "", event.timestamp);
   } else if (event.type === "error") {
@@ -255,6 +255,8 @@ function alertRow(alert) {
     el("td", {}, ago(alert.started_at)),
     el("td", {}, action));
 }
+
+const reloadAlerts = debounce(() => loadAlerts(), 300);
 
 async function loadAlerts() {
   const body = document.querySelector("#alerts tbody");
