@@ -13,6 +13,7 @@ from monitoring import live
 from monitoring.alerting.models import Alert
 from monitoring.models import SystemSnapshot
 from tests.alerts.conftest import make_rule
+from tests.analytics.seed import request_rollup
 from tests.browser.conftest import off_loop, screenshot, script_errors, sign_in
 from tests.conftest import make_user
 
@@ -25,6 +26,15 @@ def seed_samples(count: int = 30) -> None:
         SystemSnapshot(timestamp=now - timedelta(seconds=60 * (count - i)), host="web-1", cpu_percent=20 + i % 7,
                        memory_percent=55 + i % 3, disk_percent=63.0, load_1=0.5)
         for i in range(count)])
+
+
+def seed_requests(minutes: int = 30) -> None:
+    """Minute rollups as the request metrics leave them: 20-40 requests a minute, a 500 now and then."""
+    this_minute = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    for i in range(minutes):
+        n = 20 + i % 20
+        request_rollup(this_minute - timedelta(minutes=minutes - i), latencies=[0.02] * (n - 2) + [0.25, 0.8],
+                       statuses={200: n - 1, 500: 1} if i % 5 == 0 else {200: n})
 
 
 def firing_alert() -> Alert:
@@ -47,6 +57,7 @@ def points(page, chart_id: str) -> int:
 def test_the_dashboard_draws_data_updates_live_and_acknowledges(browser, live_url):
     make_user("opsstaff", staff=True)
     seed_samples()
+    seed_requests()
     alert = firing_alert()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = script_errors(page)
@@ -56,6 +67,9 @@ def test_the_dashboard_draws_data_updates_live_and_acknowledges(browser, live_ur
     expect(page.locator("#chart-system canvas")).to_have_count(1)
     expect(page.locator("#chart-requests canvas")).to_have_count(1)
     page.wait_for_function("Number(document.querySelector('#chart-system').dataset.points) >= 90")
+    # From the export API: rate and errors per minute (2 x 30), p50/p95/p99 (3 x 30).
+    page.wait_for_function("Number(document.querySelector('#chart-requests').dataset.points) >= 60")
+    page.wait_for_function("Number(document.querySelector('#chart-latency').dataset.points) >= 90")
     expect(page.locator("#live-status")).to_have_text("live", timeout=10_000)
     expect(page.locator("#v-users-sub")).to_contain_text("today")  # the overview filled the tiles
 

@@ -164,7 +164,7 @@ function showValues(values) {
     setText("v-p95", values["latency.p95_ms"] === null ? "–" : `${number(values["latency.p95_ms"])} ms`);
     if (has("latency.p50_ms")) setText("v-latency-sub", `p50 ${number(values["latency.p50_ms"])} · p99 ${number(values["latency.p99_ms"])} ms`);
   }
-  if (has("websocket.connections")) setText("s-connections", number(values["websocket.connections"], 0));
+  if (values["websocket.connections"] != null) setText("s-connections", number(values["websocket.connections"], 0));
 }
 
 function latestValues(series) {
