@@ -110,6 +110,10 @@ def test_two_people_chat_and_one_catches_up_after_a_reconnect(browser, live_url)
     expect(bob.locator("#notifications")).to_contain_text("Course published", timeout=10_000)
     screenshot(alice, "chat-alice")
     screenshot(bob, "chat-bob")
+    # Leaving: alice sees bob go, and bob's page no longer shows the room as his.
+    bob.get_by_role("button", name="Leave room").click()
+    expect(bob.locator("#room-title")).to_have_text("No room yet")
+    expect(alice.locator("#present")).not_to_contain_text("bob")
     bob.set_viewport_size({"width": 375, "height": 800})
     screenshot(bob, "chat-bob-375px")
     assert bob.evaluate("document.documentElement.scrollWidth") <= 375

@@ -97,3 +97,22 @@ def test_alert_transitions_and_acknowledgements_are_pushed(monkeypatch, staff):
 
     services.alert_acknowledge(alert=Alert.objects.get(id=firing[-1]["id"]), user=staff)
     assert sent[-1]["change"] == "acknowledged" and sent[-1]["acknowledged"] is True
+
+
+async def test_the_socket_closes_with_4401_when_its_token_expires(staff):
+    from datetime import timedelta
+
+    from channels.testing import WebsocketCommunicator
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from tecnocursos.asgi import application
+
+    token = AccessToken.for_user(staff)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    socket = WebsocketCommunicator(application, "/ws/monitoring", subprotocols=["access_token", str(token)])
+    async with open_sockets() as sockets:
+        sockets.add(socket)
+        connected, subprotocol = await socket.connect(timeout=5)
+        assert connected and subprotocol == "access_token"
+        assert (await receive_type(socket, "connection"))["user"]["username"] == "staff"
+        assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}

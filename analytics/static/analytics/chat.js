@@ -65,7 +65,7 @@ function onJoin(event) {
 
 function onLeave(event) {
   const entry = state.rooms.get(event.room);
-  if (!entry) return;
+  if (!entry) return;  // a room this page left
   entry.present.delete(event.user.id);
   if (event.room === state.current) renderPresent();
   refreshRooms();
@@ -141,6 +141,7 @@ function renderAll() {
   renderMessages();
   renderPresent();
   document.getElementById("room-title").textContent = state.current ? `# ${state.current}` : "No room yet";
+  document.getElementById("leave").hidden = !state.current;
 }
 
 function renderRooms() {
@@ -197,6 +198,18 @@ function open(name) {
   select(name);
 }
 
+function leave() {
+  const name = state.current;
+  if (!name) return;
+  live.send({type: "leave_room", room: name});
+  state.rooms.delete(name);  // not joined again after a reconnect
+  state.current = [...state.rooms.values()].find((entry) => entry.joined)?.name ?? null;
+  if (!state.current) history.replaceState(null, "", location.pathname);
+  renderAll();
+  onStatus(live.open ? "open" : "connecting");
+  refreshRooms();
+}
+
 async function loadRooms() {
   try { state.known = await session.json("/ws/rooms"); } catch (_) { return; }
   renderRooms();
@@ -216,6 +229,7 @@ function setupForms() {
     open(name);
     document.getElementById("message").focus();
   });
+  document.getElementById("leave").addEventListener("click", leave);
   const text = document.getElementById("message");
   const send = () => {
     const message = text.value.trim();
