@@ -113,6 +113,8 @@ def test_two_people_chat_and_one_catches_up_after_a_reconnect(browser, live_url)
     # Leaving: alice sees bob go, and bob's page no longer shows the room as his.
     bob.get_by_role("button", name="Leave room").click()
     expect(bob.locator("#room-title")).to_have_text("No room yet")
+    expect(bob.get_by_role("button", name="Leave room")).to_be_hidden()
+    expect(bob.locator("#room-list")).to_contain_text("lobby")  # still open to him: alice is there
     expect(alice.locator("#present")).not_to_contain_text("bob")
     bob.set_viewport_size({"width": 375, "height": 800})
     screenshot(bob, "chat-bob-375px")

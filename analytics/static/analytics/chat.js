@@ -162,7 +162,7 @@ function renderRooms() {
 
 function renderPresent() {
   const node = document.getElementById("present");
-  if (!state.current) return;
+  if (!state.current) { node.textContent = "Join a room to start chatting."; return; }
   const entry = room(state.current);
   const names = [...entry.present.entries()].map(([id, name]) => (id === state.me?.id ? `${name} (you)` : name));
   const counted = state.known.find((r) => r.name === state.current)?.members || 0;
