@@ -28,7 +28,12 @@ run: install
 	DEBUG=$${DEBUG:-true} exec $(BIN)/python manage.py runstack --host $(HOST) --port $(PORT)
 
 # The test suite; against real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set.
+# The browser tests (tests/browser) drive Debian's chromium: installed here when missing and we
+# may (root with apt-get); without it they skip and say why.
 test: install
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium not installed: the browser tests will be skipped"; }
 	$(BIN)/pytest
 
 # The Django plugin imports the settings, which want a SECRET_KEY when DEBUG is off.
@@ -43,6 +48,7 @@ bench: install
 	$(BIN)/python bench/backups_bench.py
 	$(BIN)/python bench/alerts_bench.py
 	$(BIN)/python bench/anomaly_bench.py
+	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/realtime_faults_bench.py
 
 clean:

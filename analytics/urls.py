@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-# Reports, dashboard overview and export land here (issue: analytics and the web UI).
-urlpatterns: list[URLPattern] = []
+from analytics.api import views
+
+urlpatterns = [
+    path("export/metrics", views.MetricsExportApi.as_view(), name="analytics-export-metrics"),
+    path("dashboard/overview", views.OverviewApi.as_view(), name="analytics-dashboard-overview"),
+    path("reports/users", views.UsersReportApi.as_view(), name="analytics-report-users"),
+    path("reports/content", views.ContentReportApi.as_view(), name="analytics-report-content"),
+    path("reports/performance", views.PerformanceReportApi.as_view(), name="analytics-report-performance"),
+]

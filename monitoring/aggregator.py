@@ -11,6 +11,7 @@ Hash fields (`|`-separated; labels have `|` replaced):
   h|z|METHOD|ROUTE         response bytes    u|USER_ID       requests of a user
   h|q|METHOD|ROUTE         database queries  w|NAME|...      WebSocket event counters
   h|t|METHOD|ROUTE         database time, µs
+  s|USER_ID                a user with an open WebSocket that minute (set by the collector)
 
 Statements a request repeated (the N+1 pattern) are kept apart, per day rather than per
 minute, in their own hashes (`repeat_fields`): METHOD|ROUTE|SHAPE_KEY|r requests that
@@ -180,6 +181,7 @@ class Parsed:
     tasks: dict[str, TaskStats] = field(default_factory=dict)
     users: dict[int, int] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)  # users with an open WebSocket (redis_store.mark_seen)
 
 
 def parse(fields: Mapping[str, str | int]) -> Parsed:
@@ -203,6 +205,8 @@ def _parse_field(parsed: Parsed, parts: list[str], value: int) -> None:
         _parse_task(parsed.tasks.setdefault(parts[2], TaskStats()), parts[1], parts[3:], value)
     elif family == "u" and len(parts) == 2:
         parsed.users[int(parts[1])] = parsed.users.get(int(parts[1]), 0) + value
+    elif family == "s" and len(parts) == 2:
+        parsed.seen.add(int(parts[1]))
     elif family == "w" and len(parts) >= 2:
         name = SEP.join(parts[1:])
         parsed.events[name] = parsed.events.get(name, 0) + value

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, cast
 
@@ -121,6 +122,18 @@ def repeated_queries(*, days: int, now: float | None = None) -> tuple[dict[str, 
 
 def totals() -> dict[str, str]:
     return _hash(key("totals"))
+
+
+def mark_seen(minute: int, user_ids: Iterable[int]) -> None:
+    """Users with an open WebSocket in this minute: `s|<id>` in its hash (set, not added: idempotent)."""
+    fields: dict[Any, Any] = {f"s|{user_id}": 1 for user_id in user_ids}
+    if not fields:
+        return
+    pipe = client().pipeline(transaction=True)
+    pipe.hset(key("m", minute), mapping=fields)
+    pipe.expire(key("m", minute), MINUTE_KEY_TTL)
+    pipe.zadd(key("minutes"), {str(minute): minute})
+    pipe.execute()
 
 
 def pending_minute(minute: int) -> dict[str, str]:

@@ -181,6 +181,7 @@ def requests_live(*, minutes: int = 2) -> Parsed:
             merged.requests.setdefault(key, RequestStats()).add(stats)
         for user_id, count in part.users.items():
             merged.users[user_id] = merged.users.get(user_id, 0) + count
+        merged.seen |= part.seen
     return merged
 
 
@@ -235,7 +236,9 @@ def active_users_recent(*, minutes: int = 15) -> int:
     since = datetime.now(tz=UTC) - timedelta(minutes=minutes)
     users = set(ActiveUserDay.objects.filter(last_seen__gte=since).values_list("user_id", flat=True))
     try:
-        users.update(requests_live(minutes=3).users)
+        live = requests_live(minutes=3)
+        users.update(live.users)
+        users.update(live.seen)
     except Exception:
         pass  # Redis down: the rolled-up part still answers
     return len(users)
@@ -270,3 +273,51 @@ def collection_state() -> dict[str, Any]:
 
 def celery_workers() -> dict[str, float]:
     return redis_store.workers(fresh_within=3 * float(settings.MONITORING_WORKER_HEARTBEAT_SECONDS))
+
+
+# --- streams for exports: one bounded window at a time, oldest first --------------------------------
+
+
+def snapshot_values(*, columns: Iterable[str], start: datetime, end: datetime
+                    ) -> Iterable[tuple[datetime, dict[str, float | None]]]:
+    """Raw samples of snapshot series over [start, end), oldest first, read in chunks (every host)."""
+    names = list(columns)
+    for name in names:
+        if name not in SNAPSHOT_METRIC_NAMES:
+            raise ApplicationError(f"Unknown metric {name!r}.")
+    rows = (SystemSnapshot.objects.filter(timestamp__gte=start, timestamp__lt=end).order_by("timestamp", "id")
+            .values_list("timestamp", *names))
+    for row in rows.iterator(chunk_size=2000):
+        yield row[0], dict(zip(names, row[1:], strict=True))
+
+
+def metric_buckets(*, metrics: Iterable[str], start: datetime, end: datetime, tier: str
+                   ) -> list[tuple[datetime, str, float | None]]:
+    """(bucket, metric, average over every host) of unlabelled series, by bucket then metric."""
+    rows = (MetricRollup.objects.filter(metric__in=list(metrics), tier=tier, labels="", bucket__gte=start,
+                                        bucket__lt=end)
+            .values("bucket", "metric").annotate(n=Sum("count"), total=Sum("sum")).order_by("bucket", "metric"))
+    return [(r["bucket"], r["metric"], r["total"] / r["n"] if r["n"] else None) for r in rows]
+
+
+class RequestBucket(TypedDict):
+    bucket: datetime
+    requests: int
+    server_errors: int
+    histogram: list[int]
+
+
+def request_buckets(*, start: datetime, end: datetime, tier: str) -> list[RequestBucket]:
+    """Per bucket, every route together: requests, 5xx and the merged latency histogram, oldest first."""
+    merged: dict[datetime, RequestBucket] = {}
+    rows = (RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end)
+            .values_list("bucket", "count", "server_errors", "histogram").order_by("bucket"))
+    for bucket, count, server_errors, counts in rows:
+        entry = merged.get(bucket)
+        if entry is None:
+            entry = merged[bucket] = RequestBucket(bucket=bucket, requests=0, server_errors=0,
+                                                   histogram=histogram.empty(histogram.LATENCY_BOUNDS))
+        entry["requests"] += count
+        entry["server_errors"] += server_errors
+        histogram.merge(entry["histogram"], counts or [])
+    return list(merged.values())

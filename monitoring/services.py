@@ -18,7 +18,7 @@ from django.db.models import Max, Min, Model, QuerySet, Sum
 from django.utils.module_loading import import_string
 
 from monitoring import histogram, redis_store, sampling, series, system_source
-from monitoring.aggregator import Parsed, RequestStats, TaskStats, parse
+from monitoring.aggregator import Parsed, RequestStats, TaskStats, minute_of, parse
 from monitoring.catalog import SNAPSHOT_METRIC_NAMES
 from monitoring.models import (
     ActiveUserDay,
@@ -31,6 +31,7 @@ from monitoring.models import (
 )
 from monitoring.processes import ProcessFinder
 from monitoring.recorder import recorder
+from tecnocursos.cache.tags import ANALYTICS_PERFORMANCE, ANALYTICS_USERS, invalidate
 from tecnocursos.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,14 @@ def _extras() -> dict[str, float | None]:
     return values
 
 
+def _mark_socket_users(at: float) -> None:
+    """Users with an open WebSocket count as active this minute (once per sample, not per frame)."""
+    try:
+        redis_store.mark_seen(minute_of(at), import_string(settings.MONITORING_WEBSOCKET_USERS)())
+    except Exception:
+        logger.warning("monitoring: WebSocket users unavailable", exc_info=True)
+
+
 def _collecting() -> bool:
     try:
         return redis_store.collecting()
@@ -122,6 +131,7 @@ def snapshot_collect(
         return None
     sample = sampling.compute(sampling.Counters.from_json(previous.counters) if previous else None, reading)
     values = {**sample.values, **_extras()}
+    _mark_socket_users(sample.at)
     values["collection_cpu_seconds"] = round(time.process_time() - cpu_start, 6)
     return SystemSnapshot.objects.create(
         timestamp=_at(sample.at), host=hostname, interval_seconds=sample.interval,
@@ -191,7 +201,7 @@ def _add_minute(parsed: Parsed, minute: datetime) -> None:
     for tier, bucket in ((Tier.MINUTE, minute), (Tier.HOUR, _floor(minute, HOUR))):
         _add_requests(tier, bucket, parsed.requests)
         _add_tasks(tier, bucket, parsed.tasks)
-    _add_users(parsed.users, minute)
+    _add_users(parsed.users, minute, seen=parsed.seen)
 
 
 def _add_requests(tier: str, bucket: datetime, requests: dict[tuple[str, str], RequestStats]) -> None:
@@ -253,7 +263,9 @@ def _add_tasks(tier: str, bucket: datetime, tasks: dict[str, TaskStats]) -> None
     TaskRollup.objects.bulk_update(updated, ["count", "failures", "retries", "states", "runtime_us", "histogram"])
 
 
-def _add_users(users: dict[int, int], minute: datetime) -> None:
+def _add_users(users: dict[int, int], minute: datetime, *, seen: set[int] | None = None) -> None:
+    """Active-user days: users with requests, and users seen on a WebSocket only (0 requests)."""
+    users = {**dict.fromkeys(seen or (), 0), **users}
     if not users:
         return
     day = minute.date()
@@ -335,6 +347,9 @@ def rollups_run(*, now: float | None = None) -> dict[str, int]:
         result = {"system_minutes": system_rollup(now=None if now is None else _at(now))}
         if token:
             result["request_minutes"] = requests_rollup(now=now)
+        if any(result.values()):
+            # Reports cached from the rollups (and the active-user days) recompute on their next read.
+            invalidate([ANALYTICS_PERFORMANCE, ANALYTICS_USERS])
         return result
     finally:
         if token:

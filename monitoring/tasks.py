@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from monitoring import services
+from monitoring import live, services
 from monitoring.alerting.tasks import (  # noqa: F401 (registered with Celery through this module)
     deliver_webhook,
     dispatch_alert_event,
@@ -24,6 +24,7 @@ def collect_system() -> int | None:
     snapshot = services.snapshot_collect()
     if snapshot is None:
         return None
+    live.sample_push(snapshot)  # the dashboard's live charts (best effort)
     transaction.on_commit(evaluate_alerts.delay, robust=True)
     return snapshot.id
 

@@ -118,6 +118,13 @@ def _server_of(member: str) -> str:
     return member.split("|")[1]
 
 
+def connected_user_ids() -> set[int]:
+    """Ids of the users with an open socket on any server (monitoring counts them as active)."""
+    client = sync_client()
+    members = decoded_members(client.zrangebyscore(key("conns"), time.time(), "+inf"))
+    return {int(user) for user in (_user_of(m) for m in members) if user.isdigit()}
+
+
 def rooms() -> list[dict[str, Any]]:
     """Rooms with live members, busiest first: name, distinct users, connections."""
     client = sync_client()

@@ -15,15 +15,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from monitoring.routing import websocket_urlpatterns as monitoring_sockets  # noqa: E402
 from monitoring.websocket import WebSocketMetrics  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tecnocursos.core.channels_auth import JWTAuthMiddleware  # noqa: E402
 from tecnocursos.core.channels_origin import origin_check  # noqa: E402
 
+sockets = URLRouter([*websocket_urlpatterns, *monitoring_sockets])
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Outermost, to see handshakes the origin check refuses (docs/monitoring.md).
-        "websocket": WebSocketMetrics(origin_check(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))),
+        "websocket": WebSocketMetrics(origin_check(JWTAuthMiddleware(sockets))),
     }
 )

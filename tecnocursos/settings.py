@@ -234,7 +234,8 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=15 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", default=24 * 3600)),
-    "UPDATE_LAST_LOGIN": True,
+    # The token view sends user_logged_in, whose Django receiver sets last_login (once).
+    "UPDATE_LAST_LOGIN": False,
     "TOKEN_REFRESH_SERIALIZER": "tecnocursos.core.api.serializers.TokenRefreshSerializer",
 }
 # Failed logins per window (tecnocursos/core/api/throttles.py): then 429 with Retry-After.
@@ -364,6 +365,8 @@ MONITORING_WORKER_HEARTBEAT_SECONDS = env.float("MONITORING_WORKER_HEARTBEAT_SEC
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # What /ws/stats counts, reused by /metrics and the snapshots (monitoring may not import realtime).
 MONITORING_WEBSOCKET_STATS = "realtime.presence.stats"
+# Users with an open socket: active in the user reports even without HTTP requests.
+MONITORING_WEBSOCKET_USERS = "realtime.presence.connected_user_ids"
 # Callables returning prometheus_client metric families, added to /metrics (alerts, backups...).
 MONITORING_EXPORTERS: list[str] = []
 # Names of the choice sets in the OpenAPI schema: several fields are called `status`

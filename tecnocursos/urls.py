@@ -9,7 +9,12 @@ from tecnocursos.core.api import views as core_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", pages.landing, name="landing"),
+    path("accounts/login/", pages.login, name="login"),
+    path("accounts/logout/", pages.logout, name="logout"),
+    path("accounts/token/", pages.token, name="page-token"),
     path("dashboard/", pages.dashboard, name="dashboard"),
+    path("chat/", pages.chat, name="chat"),
     path("api/schema/", core_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", core_views.DocsPage.as_view(url_name="schema"), name="api-docs"),
     path("", include("monitoring.urls")),  # /api/analytics/system/..., /api/analytics/control/..., /metrics

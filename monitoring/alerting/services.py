@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from monitoring import live
 from monitoring.alerting import lifecycle, notify
 from monitoring.alerting.judge import Judgement, judge, source_of
 from monitoring.alerting.models import Alert, AlertEvent, AlertRule, AlertSilence
@@ -189,6 +190,8 @@ def _record(alert: Alert, step: lifecycle.Step, previous: str, now: datetime) ->
         event.save()
         if event.notified:
             notify.event_queue(event_id=event.id)
+    if step.transitions:
+        live.alert_push(alert, change=str(step.transitions[-1]))
 
 
 # --- operators -------------------------------------------------------------------------------------
@@ -206,6 +209,7 @@ def alert_acknowledge(*, alert: Alert, user: User, comment: str = "") -> Alert:
             AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, at=alert.acknowledged_at,
                                       from_state=alert.state, to_state=alert.state, actor=user,
                                       message=comment[:1000])
+            live.alert_push(alert, change="acknowledged")
     return alert
 
 

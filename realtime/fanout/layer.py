@@ -77,6 +77,35 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         self.capacity = capacity
         self.direct: dict[str, _Direct] = {}
         self._shards: list[FanoutShardConnection] = [FanoutShardConnection(shard.host, self) for shard in self._shards]
+        self._unsubscribing: set[asyncio.Task[None]] = set()
+
+    async def receive(self, channel: str) -> Any:
+        """The parent's receive, with the clean-up on cancel moved out of the cancelled task.
+
+        A consumer's receive is cancelled when its socket closes; the parent then awaits the
+        shard's lock to unsubscribe, and a second cancel (daphne closing many sockets at once)
+        lands there: the channel stayed subscribed in Redis for the life of the process and an
+        ERROR was logged per socket. A task of its own finishes the unsubscribe whatever
+        happens to the consumer.
+        """
+        if channel not in self.channels:
+            await self._subscribe_to_channel(channel)
+        queue = self.channels[channel]
+        try:
+            data = await queue.get()
+        except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+            if self.channels.pop(channel, None) is not None:
+                task = asyncio.get_running_loop().create_task(self._unsubscribe(channel))
+                self._unsubscribing.add(task)
+                task.add_done_callback(self._unsubscribing.discard)
+            raise
+        return self.channel_layer.deserialize(data)
+
+    async def _unsubscribe(self, channel: str) -> None:
+        try:
+            await self._get_shard(channel).unsubscribe(channel)
+        except Exception as exc:  # Redis away: the subscription dies with the connection anyway
+            logger.warning("unsubscribing %s failed: %s", channel, exc)
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = BoundedQueue(self.capacity)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from tecnocursos.cache.tags import ANALYTICS_CONTENT, invalidate_on_commit
 from tecnocursos.core import filetypes
 from tecnocursos.core.exceptions import ApplicationError, PayloadTooLarge
 from tecnocursos.core.models import Course, OutboxMessage, Upload
@@ -26,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 
 def course_create(*, owner: User, title: str, description: str = "", is_published: bool = False) -> Course:
-    return Course.objects.create(owner=owner, title=title, description=description, is_published=is_published)
+    course = Course.objects.create(owner=owner, title=title, description=description, is_published=is_published)
+    invalidate_on_commit([ANALYTICS_CONTENT])  # reports cached with this tag recompute
+    return course
 
 
 def upload_check_size(size: int | None) -> None:
@@ -68,6 +71,7 @@ def upload_create(*, owner: User, file: UploadedFile, course: Course | None = No
         upload.file.save(str(upload.task_id), file, save=False)
         upload.save()
         outbox_enqueue(PROCESS_UPLOAD, upload.id)
+        invalidate_on_commit([ANALYTICS_CONTENT])
     return upload
 
 
@@ -128,6 +132,7 @@ def upload_process(*, upload_id: int) -> Upload | None:
     if not finished:
         logger.warning("upload %s: finished after its claim was given up; the result is dropped", upload_id)
         return None
+    invalidate_on_commit([ANALYTICS_CONTENT])
     upload.refresh_from_db()
     progress(100, "done", f"{upload.original_name}: {result.detected_type}, {result.size} bytes")
     return upload
@@ -137,6 +142,7 @@ def _finish_failed(upload: Upload, reason: str, progress: Callable[[int, str, st
     if not _still_ours(upload).update(status=Upload.Status.FAILED, failure_reason=reason[:2000],
                                       finished_at=timezone.now()):
         return None
+    invalidate_on_commit([ANALYTICS_CONTENT])
     upload.refresh_from_db()
     progress(100, "failed", upload.failure_reason)
     return upload
@@ -168,6 +174,8 @@ def upload_requeue_stale(*, max_attempts: int = 3) -> dict[str, int]:
         for upload_id in [*dead, *lost]:
             outbox_enqueue(PROCESS_UPLOAD, upload_id)
         Upload.objects.filter(id__in=[*dead, *lost]).update(queued_at=timezone.now())
+        if failed or dead:
+            invalidate_on_commit([ANALYTICS_CONTENT])
     return {"requeued": len(dead), "failed": failed, "resent": len(lost)}
 
 
@@ -180,5 +188,6 @@ def upload_retry(*, upload: Upload) -> Upload:
         )
         if updated:
             outbox_enqueue(PROCESS_UPLOAD, upload.id)
+            invalidate_on_commit([ANALYTICS_CONTENT])
     upload.refresh_from_db()
     return upload

@@ -174,6 +174,11 @@ def expected_problems(route: Route, method: str, audience: Audience, users: dict
         check("user", session(users["user"]), lambda s: s == 302, "a redirect to log in")
         check("staff", session(users["staff"]), lambda s: s == 200, "200")
         return problems
+    if audience == Audience.USER_PAGE:
+        check("anonymous", Client(), lambda s: s == 302, "a redirect to log in")
+        check("user", session(users["user"]), lambda s: s == 200, "200")
+        check("staff", session(users["staff"]), lambda s: s == 200, "200")
+        return problems
     public = audience == Audience.PUBLIC
     check("anonymous", Client(), (lambda s: s not in DENIED) if public else (lambda s: s == 401),
           "no 401/403" if public else "401")

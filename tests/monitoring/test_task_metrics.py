@@ -22,6 +22,8 @@ def test_a_task_run_is_counted_by_name_and_state_with_its_runtime(celery_worker)
     stats = selectors.totals().tasks["monitoring.tasks.collect_system"]
     assert stats.runtime_us > 0 and sum(stats.histogram) == 1
     assert SystemSnapshot.objects.count() == 1  # the task did its job: one sample
+    # The sample queued the alert evaluation: let it end before the teardown empties the tables it locks.
+    assert wait_until(lambda: "success" in task_runs("monitoring.alerting.tasks.evaluate_alerts"), timeout=20)
 
 
 def test_a_failing_task_is_counted_as_a_failure():

@@ -353,3 +353,34 @@ async def test_a_push_reaches_a_socket_through_a_fast_consumer():
         assert connected
         await get_channel_layer().group_send("fanout-fast-test", {"type": "push", "event": {"type": "x", "n": 7}})
         assert await communicator.receive_json_from(timeout=5) == {"type": "x", "n": 7}
+
+
+async def test_a_receive_cancelled_twice_still_unsubscribes_its_channel(two_processes):
+    import redis
+
+    _, b = two_processes
+    channel = await b.new_channel()
+    loop_layer = b._get_layer()
+    shard = loop_layer._get_shard(channel)
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        assert admin.pubsub_numsub(channel) == [(channel.encode(), 1)]
+        # A socket closing while others close: its receive is cancelled, and cancelled again
+        # while the clean-up waits for the shard's lock (held here by another unsubscribe).
+        await shard._lock.acquire()
+        receiving = asyncio.ensure_future(b.receive(channel))
+        await asyncio.sleep(0.05)
+        receiving.cancel()
+        await asyncio.sleep(0.05)
+        receiving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await receiving
+        shard._lock.release()
+        for _ in range(50):
+            if admin.pubsub_numsub(channel) == [(channel.encode(), 0)]:
+                break
+            await asyncio.sleep(0.05)
+        assert admin.pubsub_numsub(channel) == [(channel.encode(), 0)]
+        assert channel not in loop_layer.channels
+    finally:
+        admin.close()

@@ -31,6 +31,7 @@ class Audience(StrEnum):
     USER = "user"  # any signed-in user; anonymous -> 401
     STAFF = "staff"  # user.is_staff; anonymous -> 401, other users -> 403
     STAFF_PAGE = "staff_page"  # an HTML page for staff sessions; others are redirected to log in
+    USER_PAGE = "user_page"  # an HTML page for any signed-in session; anonymous is redirected to log in
     STAFF_OR_TOKEN = "staff_or_token"  # staff, or a bearer token from settings (scrapers)
 
 

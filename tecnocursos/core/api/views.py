@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import OpenApiRequest, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import status
@@ -35,6 +36,11 @@ class TokenObtainApi(TokenObtainPairView):
     """A token pair for a username and password. Failed attempts are throttled per username and address."""
 
     throttle_classes = [LoginFailureThrottle]
+    _serializer: Any = None
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        self._serializer = super().get_serializer(*args, **kwargs)
+        return self._serializer
 
     @extend_schema(responses={200: TokenPairSerializer, 401: error_response(401, "Wrong username or password.")})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -45,6 +51,10 @@ class TokenObtainApi(TokenObtainPairView):
             throttle.record_failure(request)
             raise
         throttle.record_success(request)
+        user = getattr(self._serializer, "user", None)
+        if user is not None:
+            # A sign-in like a session login: last_login is set by Django's own receiver, others count it.
+            user_logged_in.send(sender=type(user), request=request._request, user=user)
         return response
 
 

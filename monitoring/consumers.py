@@ -1,0 +1,83 @@
+"""`/ws/monitoring`: the staff-only live feed of the operations dashboard.
+
+Read-only: the server pushes `sample` and `alert` events (monitoring/live.py) to every
+socket in the `monitoring` group; the client may only `ping`. Authenticated like the
+other sockets (JWT in `?token=` or the `access_token` subprotocol): no or a bad token
+closes with 4401, a non-staff user with 4403, both before any event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from monitoring.live import MONITORING_GROUP
+from tecnocursos.core.channels_auth import socket_auth
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def _event(type_: str, **fields: Any) -> dict[str, Any]:
+    return {"type": type_, **fields, "timestamp": datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")}
+
+
+class MonitoringConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        auth = socket_auth(self.scope)
+        self.joined = False
+        self.expiry: asyncio.Task[None] | None = None
+        await self.accept(subprotocol=auth.subprotocol)
+        if auth.user is None:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        if not auth.user.is_staff:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(MONITORING_GROUP, self.channel_name)
+        self.joined = True
+        self.expiry = asyncio.create_task(self._expire(auth.token_exp))
+        await self.send_json(_event("connection", user={"id": auth.user.pk, "username": auth.user.get_username()},
+                                    group=MONITORING_GROUP))
+
+    async def _expire(self, exp: int | None) -> None:
+        """Closed with 4401 when the token expires, like /ws/connect: the page fetches a fresh one."""
+        if exp is None:
+            return
+        await asyncio.sleep(max(0.0, exp - time.time()))
+        await self._leave()
+        await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def _leave(self) -> None:
+        if getattr(self, "joined", False):
+            self.joined = False
+            await self.channel_layer.group_discard(MONITORING_GROUP, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "expiry", None) is not None:
+            self.expiry.cancel()  # type: ignore[union-attr]
+        await self._leave()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if not self.joined:
+            return
+        try:
+            frame = json.loads(text_data or "")
+        except ValueError:
+            await self.send_json(_event("error", code="bad_json", message="Frames are JSON objects."))
+            return
+        if isinstance(frame, dict) and frame.get("type") == "ping":
+            await self.send_json(_event("pong"))
+            return
+        await self.send_json(_event("error", code="unknown_type",
+                                    message="This socket is read-only; the only frame is ping."))
+
+    async def push(self, message: dict[str, Any]) -> None:
+        """A `sample` or `alert` event for every staff socket (monitoring/live.py)."""
+        if self.joined:
+            await self.send_json(message["event"])
