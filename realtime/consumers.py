@@ -42,25 +42,9 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     # The mixin delivers `push` straight from the layer (docs/fanout.md): `push` only writes;
     # so does `layer.lost` (the layer lost Redis: close so the client recovers with `since`).
     socket_only_events: ClassVar[frozenset[str]] = frozenset({"push", LAYER_LOST})
+    # A handshake that fails on Redis before connect() (Channels subscribes the socket's channel
+    # first) is answered with 4503 by tecnocursos.core.channels_unavailable, around every consumer.
     user: User
-    _answered = False  # the handshake was answered (accept or close)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except REDIS_DOWN as exc:
-            # Channels subscribes the socket's channel before connect(): with Redis down it fails
-            # there. Answer the handshake with 4503 rather than an HTTP 500.
-            if self._answered:
-                raise
-            logger.warning("socket refused, Redis unavailable: %s", exc)
-            if (await receive()).get("type") == "websocket.connect":
-                await send({"type": "websocket.accept"})
-                await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE, "reason": UNAVAILABLE})
-
-    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
-        self._answered = True
-        await super().accept(subprotocol, headers)
 
     async def connect(self) -> None:
         auth = socket_auth(self.scope)
@@ -104,7 +88,6 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         return await presence.register(self.registration)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        self._answered = True
         self.ready = False  # nothing more is served or pushed on a closing socket
         await super().close(code=code, reason=reason)
 

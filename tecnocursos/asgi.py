@@ -20,8 +20,10 @@ from monitoring.websocket import WebSocketMetrics  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tecnocursos.core.channels_auth import JWTAuthMiddleware  # noqa: E402
 from tecnocursos.core.channels_origin import origin_check  # noqa: E402
+from tecnocursos.core.channels_unavailable import RedisUnavailableMiddleware  # noqa: E402
 
-sockets = URLRouter([*websocket_urlpatterns, *monitoring_sockets])
+# Around every consumer: a handshake that fails on Redis closes with 4503, not an HTTP 500.
+sockets = RedisUnavailableMiddleware(URLRouter([*websocket_urlpatterns, *monitoring_sockets]))
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -60,13 +60,14 @@ def test_a_notification_whose_push_fails_is_stored_and_answers_201(realtime_redi
     assert Notification.objects.filter(broadcast=True, message="to all").exists()
 
 
-async def test_a_handshake_during_an_outage_closes_with_4503(realtime_redis, owner):
+@pytest.mark.parametrize("path", ["/ws/connect", "/ws/room/lobby", "/ws/monitoring"])
+async def test_a_handshake_during_an_outage_closes_with_4503(realtime_redis, staff, path):
     realtime_redis.stop()
     async with open_sockets() as sockets:
-        socket, connected, _ = await sockets.open("/ws/connect", owner)
+        socket, connected, _ = await sockets.open(path, staff)
         assert connected
         closed = await socket.receive_output(timeout=5)
-        assert closed["type"] == "websocket.close" and closed["code"] == 4503
+        assert closed["type"] == "websocket.close" and closed["code"] == 4503 and "Redis" in closed["reason"]
 
 
 async def test_sockets_are_closed_with_4503_when_redis_goes_and_the_first_join_after_it_returns_works(
