@@ -26,7 +26,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    # A reconnect storm (thousands of sockets at once) must queue, not be refused (the kernel caps it at somaxconn).
+    sock.listen(4096)
     sock.set_inheritable(True)  # passed to the daphne processes as --fd
     return sock
 
