@@ -19,18 +19,9 @@ from asgiref.sync import sync_to_async
 
 from monitoring import histogram
 from monitoring import selectors as monitoring
+from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
 from monitoring.models import Tier
 
-# Public name -> snapshot column (system series).
-SYSTEM_METRICS: dict[str, str] = {
-    "cpu.percent": "cpu_percent",
-    "memory.percent": "memory_percent",
-    "disk.percent": "disk_percent",
-    "load.1m": "load_1",
-    "network.rx_bytes_per_s": "network_receive_bytes_per_second",
-    "network.tx_bytes_per_s": "network_transmit_bytes_per_second",
-    "websocket.connections": "websocket_connections",
-}
 # Public name -> quantile, for the latency series; None for the two rates.
 REQUEST_METRICS: dict[str, float | None] = {
     "requests.per_s": None,
@@ -39,7 +30,7 @@ REQUEST_METRICS: dict[str, float | None] = {
     "latency.p95_ms": 0.95,
     "latency.p99_ms": 0.99,
 }
-METRICS: tuple[str, ...] = (*SYSTEM_METRICS, *REQUEST_METRICS)
+METRICS: tuple[str, ...] = (*PUBLIC_SNAPSHOT_SERIES, *REQUEST_METRICS)
 STEPS = ("auto", "raw", "minute", "hour")
 MAX_RANGE = timedelta(days=366)
 RAW_MAX = timedelta(hours=6)
@@ -67,15 +58,15 @@ class ExportQuery:
 
 
 def _system_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Row]:
-    wanted = sorted(name for name in query.metrics if name in SYSTEM_METRICS)
+    wanted = sorted(name for name in query.metrics if name in PUBLIC_SNAPSHOT_SERIES)
     if not wanted:
         return []
     if query.step == "raw":
-        columns = [SYSTEM_METRICS[name] for name in wanted]
+        columns = [PUBLIC_SNAPSHOT_SERIES[name] for name in wanted]
         return [(at, name, value) for at, values in monitoring.snapshot_values(columns=columns, start=start, end=end)
-                for name in wanted if (value := values[SYSTEM_METRICS[name]]) is not None]
-    public = {column: name for name, column in SYSTEM_METRICS.items()}
-    buckets = monitoring.metric_buckets(metrics=[SYSTEM_METRICS[n] for n in wanted], start=start, end=end,
+                for name in wanted if (value := values[PUBLIC_SNAPSHOT_SERIES[name]]) is not None]
+    public = {column: name for name, column in PUBLIC_SNAPSHOT_SERIES.items()}
+    buckets = monitoring.metric_buckets(metrics=[PUBLIC_SNAPSHOT_SERIES[n] for n in wanted], start=start, end=end,
                                         tier=query.step)
     return [(bucket, public[metric], value) for bucket, metric, value in buckets if value is not None]
 

@@ -71,3 +71,15 @@ LABELLED_METRICS: tuple[Metric, ...] = (
 
 SNAPSHOT_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in SNAPSHOT_METRICS)
 ALL_METRICS: dict[str, Metric] = {m.name: m for m in (*SNAPSHOT_METRICS, *LABELLED_METRICS)}
+
+
+# The public names of the snapshot series that the export API and the live feed use.
+PUBLIC_SNAPSHOT_SERIES: dict[str, str] = {
+    "cpu.percent": "cpu_percent",
+    "memory.percent": "memory_percent",
+    "disk.percent": "disk_percent",
+    "load.1m": "load_1",
+    "network.rx_bytes_per_s": "network_receive_bytes_per_second",
+    "network.tx_bytes_per_s": "network_transmit_bytes_per_second",
+    "websocket.connections": "websocket_connections",
+}

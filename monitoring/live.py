@@ -16,6 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
+
 if TYPE_CHECKING:
     from monitoring.alerting.models import Alert
     from monitoring.models import SystemSnapshot
@@ -23,17 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MONITORING_GROUP = "monitoring"
-
-# The export API's names (docs/pages.md) for the snapshot columns the dashboard charts.
-SNAPSHOT_NAMES = {
-    "cpu.percent": "cpu_percent",
-    "memory.percent": "memory_percent",
-    "disk.percent": "disk_percent",
-    "load.1m": "load_1",
-    "network.rx_bytes_per_s": "network_receive_bytes_per_second",
-    "network.tx_bytes_per_s": "network_transmit_bytes_per_second",
-    "websocket.connections": "websocket_connections",
-}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -53,7 +44,8 @@ def _request_values() -> dict[str, float | None]:
 
 
 def sample_event(snapshot: SystemSnapshot) -> dict[str, Any]:
-    values: dict[str, float | None] = {name: getattr(snapshot, column) for name, column in SNAPSHOT_NAMES.items()}
+    values: dict[str, float | None] = {
+        name: getattr(snapshot, column) for name, column in PUBLIC_SNAPSHOT_SERIES.items()}
     try:
         values.update(_request_values())
     except Exception:  # Redis down: the system half of the sample is still worth showing

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,20 +23,8 @@ from analytics.api.serializers import (
     period_from,
 )
 from tecnocursos.core.api.access import Audience, access
+from tecnocursos.core.api.negotiation import FirstRendererNegotiation
 from tecnocursos.core.api.permissions import IsStaff
-
-
-class _JsonErrors(BaseContentNegotiation):
-    """`format` is the export's own parameter (csv or json), not DRF's renderer override."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next(iter(parsers), None)
-
-    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-                        ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
-
 
 DOWNLOAD_HEADERS = {"Content-Disposition": {"schema": {"type": "string"},
                                             "description": 'attachment; filename="metrics-<start>-<end>.<ext>"'}}
@@ -58,7 +42,7 @@ class MetricsExportApi(APIView):
 
     permission_classes = [IsStaff]
     renderer_classes = [JSONRenderer]  # errors; the download itself is a StreamingHttpResponse
-    content_negotiation_class = _JsonErrors
+    content_negotiation_class = FirstRendererNegotiation  # `format` is our parameter: csv or json
 
     @extend_schema(
         parameters=[ExportQuerySerializer],

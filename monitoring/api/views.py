@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -8,10 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +24,7 @@ from monitoring.api.serializers import (
 )
 from monitoring.recorder import recorder
 from tecnocursos.core.api.access import Audience, access
+from tecnocursos.core.api.negotiation import FirstRendererNegotiation
 from tecnocursos.core.api.permissions import IsStaff
 from tecnocursos.core.api.schema import error_response
 
@@ -104,18 +102,6 @@ class HealthApi(APIView):
         return Response(body, status=503 if unhealthy else 200)
 
 
-class _FirstRenderer(BaseContentNegotiation):
-    """Prometheus asks for text/plain or OpenMetrics: the answer is the exposition, whatever Accept says."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next(iter(parsers), None)
-
-    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-                        ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
-
-
 @access(Audience.STAFF_OR_TOKEN)
 class MetricsApi(APIView):
     """Prometheus text exposition (format 0.0.4) of the whole deployment: every web process and worker.
@@ -127,7 +113,7 @@ class MetricsApi(APIView):
     authentication_classes = [MetricsTokenAuthentication, JWTAuthentication, SessionAuthentication]
     permission_classes = [IsStaffOrMetricsToken]
     renderer_classes = [JSONRenderer]  # errors; the exposition itself is a plain HttpResponse
-    content_negotiation_class = _FirstRenderer
+    content_negotiation_class = FirstRendererNegotiation
 
     @extend_schema(
         responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Prometheus text format 0.0.4")},
