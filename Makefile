@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python bench/anomaly_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/realtime_faults_bench.py
+	$(BIN)/python bench/load_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -656,7 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     try:
         for target in targets:
-            target_env = dict(env, FANOUT_LAYER=json.dumps(target.layer), FANOUT_RELAY_FAST=str(int(target.fast)))
+            target_env = dict(env, FANOUT_RELAY_FAST=str(int(target.fast)))
+            if target.relay:  # the project reads its layer from settings (with live objects: not JSON)
+                target_env["FANOUT_LAYER"] = json.dumps(target.layer)
             servers = Servers(target.name, target.app, target_env)
             print(f"{target.name}: {target.app} on {target.layer['BACKEND']} (in: {target.mode})", flush=True)
             runs.append(Run(target, servers, args))

@@ -8,9 +8,11 @@ beat) on real PostgreSQL (database `bench_load`, created) and real Redis (db 5, 
 
   phase 1 "chat": 200 WebSocket clients (200 users) in 20 rooms, each sending a chat message every
     2 s (100 messages/s in, ~1,000 deliveries/s out), plus 50 HTTP requests/s (course and
-    notification lists, health, rooms, notification writes) for `--duration` seconds. Afterwards
-    every client's received chat ids are compared with the room's stored history: lost, duplicated
-    and foreign ids are counted. Latency is sender -> each member (wall clock, same machine).
+    notification lists, health, rooms, notification writes) for `--duration` seconds. Once
+    deliveries have stopped for 3 s (an overloaded server's backlog is served, not cut off by the
+    clients leaving; the time is shown), every client's received chat ids are compared with the
+    room's stored history: lost, duplicated and foreign ids are counted. Latency is sender -> each
+    member (wall clock, same machine).
   phase 2 "idle": 1,000 then 2,000 idle sockets; a broadcast (POST /ws/broadcast) every second to
     all of them: delivery latency p50/p99, lost deliveries, daphne RSS per socket.
 
@@ -360,6 +362,17 @@ class HttpLoad:
 # --- phases -------------------------------------------------------------------------------------
 
 
+async def drain(totals: Totals, quiet: float, limit: float) -> float:
+    """Wait until deliveries stop (`quiet` s with none) so an overloaded server's backlog is served,
+    not cut off by the client closing its sockets; returns how long that took."""
+    start = time.monotonic()
+    seen = -1
+    while len(totals.latencies) != seen and time.monotonic() - start < limit:
+        seen = len(totals.latencies)
+        await asyncio.sleep(quiet)
+    return time.monotonic() - start - quiet
+
+
 def stored_history() -> dict[str, set[int]]:
     from django.db import connection
 
@@ -399,8 +412,8 @@ async def chat_phase(stack: Stack, fx: Fixture, seconds: float) -> dict[str, Any
             await asyncio.sleep(CHAT_INTERVAL)
 
     await asyncio.gather(http.run(seconds), *(chatter(s) for s in sockets))
-    await asyncio.sleep(3)  # let the last deliveries arrive
-    cpu = (stack.web_cpu() - cpu0) / (time.monotonic() - wall0) * 100
+    drained = await drain(totals, quiet=3.0, limit=120.0)
+    cpu = (stack.web_cpu() - cpu0) / (time.monotonic() - wall0) * 100  # the drain included
     rss = stack.web_rss()
     for s in sockets:
         await s.close()
@@ -421,7 +434,7 @@ async def chat_phase(stack: Stack, fx: Fixture, seconds: float) -> dict[str, Any
         "http_statuses": dict(http.statuses),
         "http_p50_ms": pct(http.latencies, 50) * 1000, "http_p99_ms": pct(http.latencies, 99) * 1000,
         "ws_errors": dict(totals.errors), "refused": refused, "closed": totals.closed,
-        "daphne_cpu_pct": cpu, "daphne_rss_mb": rss / 2**20,
+        "daphne_cpu_pct": cpu, "daphne_rss_mb": rss / 2**20, "drain_s": drained,
     }
 
 
@@ -491,15 +504,15 @@ def ratio(a: float, b: float) -> str:
 def report(rows: list[dict[str, Any]]) -> str:
     base, main = rows[0], rows[-1]
     lines = ["| daphne | chat sent | stored | deliveries | lost | dup | chat p50 | chat p99 | http req | http err "
-             "| http p50 | http p99 | ws errors | daphne cpu% | rss MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| http p50 | http p99 | ws errors | daphne cpu% | rss MB | backlog drained s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         c = row["chat"]
         lines.append(
             f"| {row['web_processes']} | {c['chat_sent']} | {c['chat_stored']} | {c['deliveries']} | {c['lost']} "
             f"| {c['duplicated']} | {c['chat_p50_ms']:.1f} | {c['chat_p99_ms']:.1f} | {c['http_requests']} "
             f"| {c['http_errors']} | {c['http_p50_ms']:.1f} | {c['http_p99_ms']:.1f} | {sum(c['ws_errors'].values())} "
-            f"| {c['daphne_cpu_pct']:.0f} | {c['daphne_rss_mb']:.0f} |")
+            f"| {c['daphne_cpu_pct']:.0f} | {c['daphne_rss_mb']:.0f} | {c['drain_s']:.1f} |")
     lines += ["", "| daphne | idle sockets | refused | broadcasts | lost | p50 ms | p99 ms | RSS/socket KB |",
               "|---|---|---|---|---|---|---|---|"]
     for row in rows:
