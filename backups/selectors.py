@@ -140,7 +140,8 @@ def last_success_by_config() -> dict[str, Any]:
 
 def backup_facts() -> list[dict[str, Any]]:
     """Per enabled configuration, what the alert rules on backups read (settings:
-    MONITORING_ALERTS_BACKUP_FACTS): the latest run's status and the last success."""
+    MONITORING_ALERTS_BACKUP_FACTS): the latest run's status, the last success and since when
+    backups are due (the configuration's creation)."""
     latest = {run.config_id: run for run in _latest_per_config()}
     successes = dict(
         BackupRun.objects.filter(status=BackupRun.Status.COMPLETED).values("config_id")
@@ -148,6 +149,6 @@ def backup_facts() -> list[dict[str, Any]]:
     )
     return [
         {"config": config.name, "last_status": latest[config.id].status if config.id in latest else None,
-         "last_success_at": successes.get(config.id)}
+         "last_success_at": successes.get(config.id), "since": config.created_at}
         for config in BackupConfig.objects.filter(enabled=True).order_by("name")
     ]

@@ -240,7 +240,9 @@ def backup_facts() -> list[Mapping[str, Any]]:
     """The backups app's facts through MONITORING_ALERTS_BACKUP_FACTS (monitoring may not import it).
 
     The callable returns, per configuration: `config`, `last_status` (the latest run's), and
-    `last_success_at` (datetime, UNIX time or None), optionally `max_age_seconds`. Unset: no data.
+    `last_success_at` (datetime, UNIX time or None), optionally `max_age_seconds` and `since` (when
+    backups began to be due: a configuration that never succeeded is missing only once its
+    maximum age has passed since then). Unset: no data.
     """
     path = settings.MONITORING_ALERTS_BACKUP_FACTS
     if not path:
@@ -264,7 +266,8 @@ def _seconds(at: Any) -> float | None:
 def _backup_problem(fact: Mapping[str, Any], now: float) -> float:
     if str(fact.get("last_status") or "").lower() in ("failed", "failure", "error"):
         return 1.0
-    last = _seconds(fact.get("last_success_at"))
+    # Never succeeded: counted from when backups became due, so a fresh install is not "missing" at once.
+    last = _seconds(fact.get("last_success_at")) or _seconds(fact.get("since"))
     max_age = fact.get("max_age_seconds") or float(settings.MONITORING_ALERTS_BACKUP_MAX_AGE_HOURS) * 3600
     return 1.0 if last is None or now - last > float(max_age) else 0.0
 

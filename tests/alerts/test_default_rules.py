@@ -63,11 +63,14 @@ def test_failed_and_missing_backups_fire_per_configuration(t0, settings):
          "max_age_seconds": 8 * 86400},
         {"config": "hourly", "last_status": "succeeded", "last_success_at": (now - timedelta(hours=30)).timestamp()},
         {"config": "new", "last_status": None, "last_success_at": None},
+        # Never succeeded: missing only once the maximum age has passed since backups became due.
+        {"config": "just-created", "last_status": None, "last_success_at": None, "since": now - timedelta(hours=1)},
+        {"config": "never-ran", "last_status": "queued", "last_success_at": None, "since": now - timedelta(days=3)},
     ]
     rule = AlertRule.objects.get(name="Backup failed or missing")
     evaluate(rule, t0)
     firing = {a.labels["config"]: a for a in rule.alerts.filter(state="firing")}
-    assert sorted(firing) == ["hourly", "new", "nightly"]
+    assert sorted(firing) == ["hourly", "never-ran", "new", "nightly"]
     assert firing["nightly"].severity == "critical" and "nightly" in firing["nightly"].message
 
 

@@ -3,11 +3,13 @@ configuration whose latest run failed, and /metrics carries backup_last_success_
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from backups.models import BackupRun
+from backups.models import BackupConfig, BackupRun
 from backups.selectors import backup_facts
 from monitoring.alerting.models import Alert, AlertRule
 from monitoring.alerting.services import rules_evaluate
@@ -30,8 +32,16 @@ def test_a_failed_latest_run_fires_the_seeded_backup_rule(backup_env):
     rule = AlertRule.objects.get(name="Backup failed or missing")
     rules_evaluate(rule_ids=[rule.id])
     firing = {alert.labels.get("config") for alert in Alert.objects.filter(rule=rule, state="firing")}
-    # The seeded configurations have never succeeded: missing, so they fire too.
-    assert firing == {"bad", "system", "uploads"}
+    # The seeded configurations have never succeeded, but they were created just now: not missing yet.
+    assert firing == {"bad"}
+
+
+def test_a_configuration_that_never_succeeded_is_missing_once_its_maximum_age_has_passed(backup_env):
+    BackupConfig.objects.filter(name="system").update(created_at=timezone.now() - timedelta(days=3))
+    rule = AlertRule.objects.get(name="Backup failed or missing")
+    rules_evaluate(rule_ids=[rule.id])
+    firing = {alert.labels.get("config") for alert in Alert.objects.filter(rule=rule, state="firing")}
+    assert firing == {"system"}
 
 
 def test_metrics_carry_the_last_success_of_each_configuration(backup_env, staff_client):
