@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from realtime import presence, progress_store, protocol, selectors, services
-from realtime.events import BROADCAST_GROUP, chat_event, event, push, room_group, user_group, user_ref
+from realtime.events import BROADCAST_GROUP, chat_event, encoded, event, push, room_group, user_group, user_ref
 from realtime.fanout.dispatch import FanoutDispatchMixin
 from realtime.fanout.layer import LAYER_LOST
 from realtime.limits import FloodGuard, TokenBucket
@@ -299,7 +299,8 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     async def push(self, message: dict[str, Any]) -> None:
         """A group message carrying a ready event for this socket."""
         if self.ready:  # not after a 4401/flood close
-            await self.emit(message["event"])
+            await self.send(text_data=encoded(message["event"]))
+            self.registration.counters["messages_out"] += 1
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
         """This process lost Redis: pushes may have been missed. The client reconnects and

@@ -7,6 +7,7 @@ user, one per room, and `broadcast`, which every socket joins.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,3 +64,18 @@ def notification_event(notification: Notification) -> dict[str, Any]:
         broadcast=notification.broadcast,
         read=notification.read_at is not None,
     )
+
+
+# The last pushed event and its JSON text: the fan-out hands one dict to every local member of a
+# group in turn (realtime/fanout/layer.py), so a broadcast is encoded once per process, not per socket.
+_last_encoded: tuple[dict[str, Any], str] | None = None
+
+
+def encoded(payload: dict[str, Any]) -> str:
+    """`payload` as JSON text (what `send_json` sends), reusing the text of the same dict just before."""
+    global _last_encoded
+    if _last_encoded is not None and _last_encoded[0] is payload:
+        return _last_encoded[1]
+    text = json.dumps(payload)
+    _last_encoded = (payload, text)
+    return text
