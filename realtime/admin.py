@@ -19,15 +19,15 @@ class _RoomCounts(TypedDict):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "course", "last_message_id", "kept_messages", "created_at"]
+    list_display = ["name", "course", "created_by", "last_message_id", "kept_messages", "created_at"]
     list_filter = [("course", admin.EmptyFieldListFilter), "created_at"]
-    search_fields = ["name", "course__title"]
-    raw_id_fields = ["course"]
+    search_fields = ["name", "course__title", "created_by__username"]  # who fills the room-creation cap
+    raw_id_fields = ["course", "created_by"]
     readonly_fields = ["last_message_id", "created_at"]
     actions = ["prune", "clear_history"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Room]:
-        return super().get_queryset(request).select_related("course").annotate(kept=Count("messages"))
+        return super().get_queryset(request).select_related("course", "created_by").annotate(kept=Count("messages"))
 
     @admin.display(description="Kept messages", ordering="kept")
     def kept_messages(self, room: WithAnnotations[Room, _RoomCounts]) -> int:
@@ -48,10 +48,10 @@ class RoomAdmin(admin.ModelAdmin):
 class ChatMessageAdmin(admin.ModelAdmin):
     list_display = ["room", "seq", "user", "excerpt", "created_at"]
     list_filter = [("room", admin.RelatedOnlyFieldListFilter), ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
-    search_fields = ["body", "user__username", "room__name"]
+    search_fields = ["body", "user__username", "room__name", "client_id"]
     list_select_related = ["room", "user"]
     raw_id_fields = ["room", "user"]
-    readonly_fields = ["room", "seq", "user", "created_at"]
+    readonly_fields = ["room", "seq", "user", "client_id", "created_at"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
 
