@@ -44,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout_bench import free_port, pct  # noqa: E402  (bench scripts share their helpers)
+from fanout_bench import Client, Tracker, free_port, pct  # noqa: E402  (bench scripts share their helpers)
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_load"
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -237,24 +237,16 @@ class Totals:
     broadcasts: Counter[int] = field(default_factory=Counter)  # seq -> deliveries
 
 
-class Socket:
+class Socket(Client):
+    """fanout_bench's client, reading chat ids and broadcasts into `Totals` instead of a Tracker."""
+
     def __init__(self, index: int, uri: str, totals: Totals):
-        self.index, self.uri, self.totals = index, uri, totals
-        self.ws: Any = None
-        self.reader: asyncio.Task[None] | None = None
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        super().__init__(index, uri, Tracker())
+        self.totals = totals
 
     async def open(self) -> None:
-        from websockets.asyncio.client import connect
-
-        self.ws = await connect(self.uri, compression=None, ping_interval=None, open_timeout=30, max_size=2**22)
-        connected = self.expect("connection")
-        self.reader = asyncio.create_task(self._read())
-        await asyncio.wait_for(connected, 30)
-
-    def expect(self, kind: str) -> asyncio.Future[dict[str, Any]]:
-        future = self.waiting[kind] = asyncio.get_running_loop().create_future()
-        return future
+        await super().open()
+        await asyncio.wait_for(self.expect("connection"), 30)  # the reader has not run yet: no race
 
     async def _read(self) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -278,18 +270,6 @@ class Socket:
                     future.set_result(event)
         except ConnectionClosed:
             self.totals.closed += 1
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(payload))
-
-    async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-        if self.ws is not None:
-            try:
-                await asyncio.wait_for(self.ws.close(), 5)
-            except Exception:  # the server may have gone already
-                pass
 
 
 async def open_all(sockets: list[Socket], at_once: int = 200) -> int:
