@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 
+from analytics.periods import MAX_SPAN
 from monitoring import histogram
 from monitoring import selectors as monitoring
 from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
@@ -32,7 +33,7 @@ REQUEST_METRICS: dict[str, float | None] = {
 }
 METRICS: tuple[str, ...] = (*PUBLIC_SNAPSHOT_SERIES, *REQUEST_METRICS)
 STEPS = ("auto", "raw", "minute", "hour")
-MAX_RANGE = timedelta(days=366)
+MAX_RANGE = MAX_SPAN  # the reports' limit too
 RAW_MAX = timedelta(hours=6)
 MINUTE_MAX = timedelta(days=3)
 # One window is read, sorted and written at a time: at most ~360 instants per window.

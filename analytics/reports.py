@@ -72,9 +72,7 @@ class RouteTotals:
         self.server_errors += server_errors
         self.client_errors += client_errors
         self.duration_us += duration_us
-        merged = self.histogram
-        for i, n in enumerate(counts):
-            merged[i] += n
+        histogram.merge(self.histogram, counts)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -14,8 +14,8 @@ from analytics.models import Login
 from tecnocursos.cache.tags import ANALYTICS_USERS, invalidate_on_commit
 
 
-def on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    via = Login.Via.TOKEN if request is not None and request.path.startswith("/api/auth/token") else Login.Via.SESSION
+def on_login(sender: Any, request: HttpRequest | None, user: Any, via: str = Login.Via.SESSION, **kwargs: Any) -> None:
+    # The token view says `via="token"`; Django's own session login sends no `via`.
     services.login_record(user=user, at=timezone.now(), via=via)
 
 

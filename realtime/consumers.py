@@ -8,6 +8,7 @@ events are in docs/api.md and docs/realtime.md.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -23,8 +24,11 @@ from realtime.events import BROADCAST_GROUP, chat_event, encoded, event, push, r
 from realtime.fanout.dispatch import FanoutDispatchMixin
 from realtime.fanout.layer import LAYER_LOST
 from realtime.limits import FloodGuard, TokenBucket
-from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE, ProtocolError
+from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, ProtocolError
+from tecnocursos.core.api.json_errors import RETRY_AFTER_SECONDS
 from tecnocursos.core.channels_auth import socket_auth
+from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE
+from tecnocursos.core.channels_unavailable import REASON as UNAVAILABLE
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from tecnocursos.core.types import User
 from tecnocursos.lib.redis_clients import REDIS_DOWN
@@ -34,8 +38,6 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-UNAVAILABLE = "The realtime service is unavailable (Redis); retry shortly."
-RETRY_AFTER_SECONDS = 5
 
 
 class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
@@ -289,8 +291,7 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     # --- events out -----------------------------------------------------------------
 
     async def emit(self, payload: dict[str, Any]) -> None:
-        await self.send_json(payload)
-        self.registration.counters["messages_out"] += 1
+        await self._send_text(json.dumps(payload))  # what send_json sends
 
     async def send_error(self, error: ProtocolError) -> None:
         self.registration.counters["errors"] += 1
@@ -299,8 +300,11 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
     async def push(self, message: dict[str, Any]) -> None:
         """A group message carrying a ready event for this socket."""
         if self.ready:  # not after a 4401/flood close
-            await self.send(text_data=encoded(message["event"]))
-            self.registration.counters["messages_out"] += 1
+            await self._send_text(encoded(message["event"]))  # the text group members share
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+        self.registration.counters["messages_out"] += 1
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
         """This process lost Redis: pushes may have been missed. The client reconnects and

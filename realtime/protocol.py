@@ -12,7 +12,6 @@ from typing import Any
 
 CLOSE_UNAUTHORIZED = 4401  # no/invalid/expired token, or the user was deactivated or deleted
 CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has REALTIME_MAX_SOCKETS_PER_USER sockets open
-CLOSE_UNAVAILABLE = 4503  # Redis is unavailable: reconnect later, then join with `since`
 # The flood close code is a setting (REALTIME_FLOOD_CLOSE_CODE, 4429 by default).
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")

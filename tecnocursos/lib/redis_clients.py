@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -27,7 +27,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 # MaxConnectionsError and BusyLoadingError are ConnectionErrors; OSError covers a refused unix socket.
-REDIS_DOWN: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
+REDIS_DOWN: tuple[type[redis.RedisError], ...] = (redis.ConnectionError, redis.TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _retry(options: RedisOptions, *, asyncio: bool) -> Retry | AsyncRetry:
     # Only Redis' own errors: the builtin TimeoutError is also how a pub/sub poll with a timeout
     # ends, and retrying that reconnects the subscriber on every quiet poll. An asyncio client needs
     # the asyncio Retry: the sync one does not await the command, so it never retries at all.
-    errors = (redis.ConnectionError, redis.TimeoutError)
+    errors = REDIS_DOWN
     backoff = ExponentialBackoff(cap=0.5, base=0.05)
     if asyncio:
         return AsyncRetry(backoff, options.retries, supported_errors=errors)
@@ -144,7 +144,3 @@ async def close_async_clients() -> None:
     """Close this event loop's clients (tests, and loops that end)."""
     for client in _async_clients.pop(asyncio.get_running_loop(), {}).values():
         await client.aclose()
-
-
-def options_dict(options: RedisOptions) -> dict[str, Any]:
-    return asdict(options)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import socket
@@ -40,8 +41,18 @@ def buffered_bytes(transport: Any) -> int:
     return max(0, len(data) - int(getattr(transport, "offset", 0))) + int(getattr(transport, "_tempDataLen", 0))
 
 
+@functools.cache  # read on every send: settings are fixed for the process's life
 def _max_send_buffer() -> int:
     return _setting("REALTIME_MAX_SEND_BUFFER_BYTES", DEFAULT_MAX_SEND_BUFFER)
+
+
+@functools.cache  # find_library runs `ldconfig -p`: once, not on the event loop at every trim
+def _libc() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        return None if name is None else ctypes.CDLL(name)
+    except OSError:
+        return None
 
 
 _trimmed_at = 0.0
@@ -54,12 +65,11 @@ def _release_memory() -> None:
     if now - _trimmed_at < 1.0:
         return
     _trimmed_at = now
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
+    libc = _libc()
     try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
+        if libc is not None:
+            libc.malloc_trim(0)
+    except AttributeError:  # not glibc
         pass
 
 

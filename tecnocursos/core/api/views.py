@@ -54,7 +54,7 @@ class TokenObtainApi(TokenObtainPairView):
         user = getattr(self._serializer, "user", None)
         if user is not None:
             # A sign-in like a session login: last_login is set by Django's own receiver, others count it.
-            user_logged_in.send(sender=type(user), request=request._request, user=user)
+            user_logged_in.send(sender=type(user), request=request._request, user=user, via="token")
         return response
 
 
