@@ -164,6 +164,14 @@ class Traffic:
                     self.health.append(body.get("status", ""))
             self.stop.wait(0.05)
 
+    async def wait_for_outage(self, timeout: float) -> None:
+        """Until /ws/stats has answered 503 and health has said degraded (or the timeout)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if 503 in self.answers.get("/ws/stats", []) and "degraded" in self.health:
+                return
+            await asyncio.sleep(0.1)
+
 
 @dataclass
 class ChatClient:
@@ -245,7 +253,9 @@ async def test_redis_restarted_under_traffic_loses_no_chat_and_the_api_keeps_ans
 
         redis_server.stop()
         assert await alice.closed_code() == 4503 and await bob.closed_code() == 4503
-        await asyncio.sleep(1)  # traffic meanwhile: 503 where Redis is needed
+        # Keep Redis down until the traffic has seen the outage: a round of six requests can
+        # take seconds while Redis times out, so a fixed sleep may end before /ws/stats is asked.
+        await traffic.wait_for_outage(timeout=60)
         redis_server.start()
 
         await alice.connect()  # the first join after Redis returns works
