@@ -31,6 +31,14 @@ def group_name() -> str:
     return f"fanout-test.{uuid.uuid4().hex[:12]}"  # never shared with another run
 
 
+async def arrived(*inboxes: Inbox, timeout: float = 5) -> None:
+    """Until every inbox holds a message (or the timeout), then a moment for late duplicates."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not all(inbox.got for inbox in inboxes) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+
+
 async def drain(layer: Any, channel: str, timeout: float = 0.3) -> list[dict[str, Any]]:
     """Every message waiting on `channel` (stops after `timeout` of silence)."""
     got = []
@@ -162,7 +170,7 @@ async def test_attached_members_get_each_group_message_once_by_callback(two_proc
         inboxes.append((layer, channel, inbox))
 
     await a.group_send(group, {"type": "push", "event": {"n": 1}})
-    await asyncio.sleep(0.3)
+    await arrived(*(inbox for _, _, inbox in inboxes))
 
     for layer, channel, inbox in inboxes:
         assert [m["event"]["n"] for m in inbox.got] == [1]
@@ -197,7 +205,7 @@ async def test_detached_and_discarded_members_get_nothing_more(two_processes):
     await b.group_discard(group, channels["discarded"])
 
     await a.group_send(group, {"type": "push", "event": {"n": 3}})
-    await asyncio.sleep(0.3)
+    await arrived(stays)
 
     assert [m["event"]["n"] for m in stays.got] == [3]
     assert discarded.got == []
@@ -235,7 +243,7 @@ async def test_direct_delivery_resumes_once_the_queue_is_drained(two_processes):
 
     inbox.accept = True
     await a.group_send(group, {"type": "push", "event": {"n": 2}})
-    await asyncio.sleep(0.2)
+    await arrived(inbox)
 
     assert [m["event"]["n"] for m in inbox.got] == [2]
 
@@ -255,7 +263,7 @@ async def test_a_failing_callback_does_not_stop_the_others(two_processes):
         await b.group_add(group, channel)
 
     await a.group_send(group, {"type": "push", "event": {"n": 4}})
-    await asyncio.sleep(0.3)
+    await arrived(good)
 
     assert [m["event"]["n"] for m in good.got] == [4]
 
@@ -297,11 +305,15 @@ async def test_a_process_resubscribes_after_its_redis_connection_drops(two_proce
         admin.client_kill_filter(_id=mine[0])
     finally:
         admin.close()
-    await asyncio.sleep(1.5)  # the receiver logs the drop, reconnects and subscribes again
+    # The receiver logs the drop, reconnects and subscribes again; pub/sub is at-most-once, so
+    # a message sent before it is back is lost: send until one arrives (or 15 s).
+    got: list[dict[str, Any]] = []
+    for _ in range(30):
+        await a.group_send(group, {"type": "push", "event": {"n": 5}})
+        if got := await drain(b, channel, timeout=0.5):
+            break
 
-    await a.group_send(group, {"type": "push", "event": {"n": 5}})
-
-    assert [m["event"]["n"] for m in await drain(b, channel, timeout=3)] == [5]
+    assert [m["event"]["n"] for m in got] == [5]
 
 
 # --- the consumer fast path ------------------------------------------------------------------
