@@ -171,6 +171,30 @@ def request_series(*, start: datetime, end: datetime, tier: str | None = None) -
              "avg_ms": round(r["duration_us"] / r["requests"] / 1000, 3) if r["requests"] else None} for r in rows]
 
 
+class RequestBucket(TypedDict):
+    bucket: datetime
+    requests: int
+    server_errors: int
+    histogram: list[int]
+
+
+def request_buckets(*, start: datetime, end: datetime, tier: str) -> list[RequestBucket]:
+    """Per bucket, every route together: requests, 5xx and the merged latency histogram, oldest first
+    (the export's request series and the alert rules' request history)."""
+    merged: dict[datetime, RequestBucket] = {}
+    rows = (RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end)
+            .values_list("bucket", "count", "server_errors", "histogram").order_by("bucket"))
+    for bucket, count, server_errors, counts in rows:
+        entry = merged.get(bucket)
+        if entry is None:
+            entry = merged[bucket] = RequestBucket(bucket=bucket, requests=0, server_errors=0,
+                                                   histogram=histogram.empty(histogram.LATENCY_BOUNDS))
+        entry["requests"] += count
+        entry["server_errors"] += server_errors
+        histogram.merge(entry["histogram"], counts or [])
+    return list(merged.values())
+
+
 def requests_live(*, minutes: int = 2) -> Parsed:
     """The counts of the last minutes that are still in Redis (not rolled up yet)."""
     now_minute = minute_of(time.time())
@@ -298,26 +322,3 @@ def metric_buckets(*, metrics: Iterable[str], start: datetime, end: datetime, ti
                                         bucket__lt=end)
             .values("bucket", "metric").annotate(n=Sum("count"), total=Sum("sum")).order_by("bucket", "metric"))
     return [(r["bucket"], r["metric"], r["total"] / r["n"] if r["n"] else None) for r in rows]
-
-
-class RequestBucket(TypedDict):
-    bucket: datetime
-    requests: int
-    server_errors: int
-    histogram: list[int]
-
-
-def request_buckets(*, start: datetime, end: datetime, tier: str) -> list[RequestBucket]:
-    """Per bucket, every route together: requests, 5xx and the merged latency histogram, oldest first."""
-    merged: dict[datetime, RequestBucket] = {}
-    rows = (RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end)
-            .values_list("bucket", "count", "server_errors", "histogram").order_by("bucket"))
-    for bucket, count, server_errors, counts in rows:
-        entry = merged.get(bucket)
-        if entry is None:
-            entry = merged[bucket] = RequestBucket(bucket=bucket, requests=0, server_errors=0,
-                                                   histogram=histogram.empty(histogram.LATENCY_BOUNDS))
-        entry["requests"] += count
-        entry["server_errors"] += server_errors
-        histogram.merge(entry["histogram"], counts or [])
-    return list(merged.values())
