@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils.module_loading import import_string
 
 from monitoring import histogram, redis_store
-from monitoring.aggregator import Parsed, RequestStats, minute_of, parse
+from monitoring.aggregator import Parsed, RequestStats, latency_ms, minute_of, parse
 from monitoring.catalog import ALL_METRICS, SNAPSHOT_METRIC_NAMES
 from monitoring.models import ActiveUserDay, MetricRollup, RequestRollup, SystemSnapshot, TaskRollup, Tier
 from tecnocursos.core.exceptions import ApplicationError, NotFound
@@ -106,15 +106,6 @@ def _merge_request_rows(rows: Iterable[RequestRollup]) -> RequestStats:
                                response_bytes=row.response_bytes, db_queries=row.db_queries,
                                db_time_us=row.db_time_us))
     return total
-
-
-def latency_ms(stats: RequestStats) -> dict[str, float | None]:
-    def q(value: float) -> float | None:
-        seconds = histogram.quantile(histogram.LATENCY_BOUNDS, stats.histogram, value)
-        return None if seconds is None else round(seconds * 1000, 3)
-
-    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99),
-            "avg": round(stats.duration_us / stats.count / 1000, 3) if stats.count else None}
 
 
 def summary_of(stats: RequestStats) -> dict[str, Any]:
