@@ -63,8 +63,10 @@ def _users_summary(period: Period) -> dict[str, Any]:
     days = ActiveUserDay.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
     previous = period.previous()
     before = ActiveUserDay.objects.filter(day__gte=previous.first_day, day__lt=period.first_day)
-    active = days.aggregate(n=Count("user", distinct=True))["n"]
-    previously_active = before.aggregate(n=Count("user", distinct=True))["n"]
+    active = _active_between(period.first_day, period.last_day)
+    # The days before this period's first one (a mid-day start shares its day with the previous period).
+    previously_active = 0 if period.first_day == date.min else _active_between(
+        previous.first_day, period.first_day - timedelta(days=1))
     returning = (days.filter(user_id__in=before.values("user_id"))
                  .aggregate(n=Count("user", distinct=True))["n"])
     logins = Login.objects.filter(at__gte=period.start, at__lt=period.end)
@@ -330,7 +332,7 @@ def _requests_now(day_tier: str = Tier.HOUR) -> dict[str, Any]:
 def _active_users() -> dict[str, Any]:
     today = datetime.now(tz=UTC).date()
     return {"last_15_minutes": monitoring.active_users_recent(minutes=15),
-            "today": ActiveUserDay.objects.filter(day=today).count()}
+            "today": _active_between(today, today)}
 
 
 def _alerts() -> dict[str, Any]:
