@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 MAX_DAYS = 365
 DEFAULT_DAYS = 7
@@ -19,6 +20,7 @@ class Period:
     def span(self) -> timedelta:
         return self.end - self.start
 
+    @cached_property  # a report reads it several times (its figures, its period, the change)
     def previous(self) -> Period:
         """The period of the same length just before this one (cut at the calendar's start)."""
         earliest = datetime(1, 1, 2, tzinfo=UTC)

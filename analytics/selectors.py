@@ -61,7 +61,7 @@ def _active_between(first: date, last: date) -> int:
 def _users_summary(period: Period) -> dict[str, Any]:
     User = get_user_model()
     days = ActiveUserDay.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
-    previous = period.previous()
+    previous = period.previous
     before = ActiveUserDay.objects.filter(day__gte=previous.first_day, day__lt=period.first_day)
     active = _active_between(period.first_day, period.last_day)
     # The days before this period's first one (a mid-day start shares its day with the previous period).
@@ -85,7 +85,7 @@ def users_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     period = Period(start, end)
     User = get_user_model()
     current = _users_summary(period)
-    previous = _users_summary(period.previous())
+    previous = _users_summary(period.previous)
     joined = _by_day(User.objects.filter(date_joined__gte=period.start, date_joined__lt=period.end)
                      .annotate(day=TruncDate("date_joined")).values("day").annotate(n=Count("id")), "n")
     logins = _by_day(Login.objects.filter(at__gte=period.start, at__lt=period.end)
@@ -108,7 +108,7 @@ def users_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
         "most_active": [{"id": row["user_id"], "username": row["user__username"], "requests": row["requests"],
                          "days_active": row["days_active"], "last_seen": _iso(row["last_seen"])}
                         for row in most_active],
-        "previous": {"period": period.previous().as_dict(), **previous},
+        "previous": {"period": period.previous.as_dict(), **previous},
         "change": reports.deltas(current, previous, ("total_users", "active_users", "new_users", "returning_users",
                                                      "retention", "logins")),
     }
@@ -154,7 +154,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     period = Period(start, end)
     uploads = Upload.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     current = _content_summary(period)
-    previous = _content_summary(period.previous())
+    previous = _content_summary(period.previous)
     days = uploads.annotate(day=TruncDate("created_at")).values("day").annotate(
         n=Count("id"), size=Sum("size"), failed=Count("id", filter=Q(status="failed")))
     per_day: dict[date, dict[str, Any]] = {row["day"]: dict(row) for row in days}
@@ -183,7 +183,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
         "series": [{"date": day.isoformat(), "uploads": per_day.get(day, {}).get("n", 0),
                     "bytes": per_day.get(day, {}).get("size") or 0, "failed": per_day.get(day, {}).get("failed", 0),
                     "new_courses": courses_per_day.get(day, 0)} for day in period.days()],
-        "previous": {"period": period.previous().as_dict(), **previous},
+        "previous": {"period": period.previous.as_dict(), **previous},
         "change": reports.deltas(current, previous, ("uploads", "bytes", "failed_uploads", "new_courses")),
     }
 
@@ -271,8 +271,9 @@ def _peaks_from_samples(period: Period) -> dict[str, dict[str, float | None]]:
 def performance_figures(period: Period, *, tier: str, peaks: Callable[[Period], dict[str, Any]] | None = None
                         ) -> dict[str, Any]:
     current = _requests(period, tier, routes=True)
-    previous = _requests(period.previous(), tier, routes=False)
-    system = peaks(period) if peaks else _peaks_from_rollups(period, tier)
+    previous = _requests(period.previous, tier, routes=False)
+    read_peaks = peaks or (lambda of: _peaks_from_rollups(of, tier))
+    system = read_peaks(period)
     keys = ("requests", "error_rate", "latency_ms.p50", "latency_ms.p95", "latency_ms.p99", "apdex",
             "throughput_per_minute.avg")
     return {
@@ -281,8 +282,8 @@ def performance_figures(period: Period, *, tier: str, peaks: Callable[[Period], 
         **current,
         "apdex_t_ms": reports.APDEX_T_SECONDS * 1000,
         "system": system,
-        "previous": {"period": period.previous().as_dict(), **previous,
-                     "system": peaks(period.previous()) if peaks else _peaks_from_rollups(period.previous(), tier)},
+        "previous": {"period": period.previous.as_dict(), **previous,
+                     "system": read_peaks(period.previous)},
         "change": reports.deltas(current, previous, keys),
     }
 
