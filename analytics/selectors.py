@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -317,8 +318,8 @@ def _system() -> dict[str, Any]:
             "fresh": monitoring.snapshot_is_fresh(snapshot), **{name: getattr(snapshot, name) for name in fields}}
 
 
-def _requests_now(day_tier: str = Tier.HOUR) -> dict[str, Any]:
-    """The last minutes (rolled up or still in Redis), and the last 24 h from the hour rollups."""
+def _requests_now(day_tier: str) -> dict[str, Any]:
+    """The last minutes (rolled up or still in Redis), and the last 24 h from the `day_tier` rollups."""
     summary = monitoring.request_summary_recent(minutes=RECENT_REQUEST_MINUTES)
     now = datetime.now(tz=UTC)
     day = _requests(Period((now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0), now), day_tier,
@@ -362,16 +363,18 @@ def _uploads() -> dict[str, Any]:
                        for u in recent]}
 
 
-OVERVIEW_PARTS: dict[str, Callable[..., Any]] = {
-    "system": _system,
-    "requests": _requests_now,
-    "active_users": _active_users,
-    "alerts": _alerts,
-    "cache": lambda: cache.cache_stats(),
-    "backups": _backups,
-    "websocket": lambda: monitoring.websocket_stats(),
-    "uploads": _uploads,
-}
+def _overview_parts(day_tier: str) -> dict[str, Callable[[], Any]]:
+    """The overview's parts, each read from its own source (looked up per call, so tests can replace one)."""
+    return {
+        "system": _system,
+        "requests": partial(_requests_now, day_tier),
+        "active_users": _active_users,
+        "alerts": _alerts,
+        "cache": cache.cache_stats,
+        "backups": _backups,
+        "websocket": monitoring.websocket_stats,
+        "uploads": _uploads,
+    }
 
 
 def _reason(exc: Exception) -> str:
@@ -386,11 +389,11 @@ def dashboard_overview(*, day_tier: str = Tier.HOUR) -> dict[str, Any]:
     """
     result: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
-    for name, part in OVERVIEW_PARTS.items():
+    for name, part in _overview_parts(day_tier).items():
         try:
             # Inside a transaction (tests, ATOMIC_REQUESTS) a failed query must not poison the next parts.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                result[name] = part(day_tier) if name == "requests" else part()
+                result[name] = part()
         except Exception as exc:  # one failing source must not take the dashboard down
             logger.warning("analytics overview: %s unavailable", name, exc_info=True)
             result[name] = None
