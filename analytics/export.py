@@ -22,6 +22,7 @@ from monitoring import histogram
 from monitoring import selectors as monitoring
 from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
 from monitoring.models import Tier
+from tecnocursos.lib.timefmt import utc_iso
 
 # Public name -> quantile, for the latency series; None for the two rates.
 REQUEST_METRICS: dict[str, float | None] = {
@@ -112,11 +113,6 @@ def row_batches(query: ExportQuery) -> Iterator[list[Row]]:
             yield rows
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment.microsecond == 0 \
-        else moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _value(value: float) -> float:
     return round(value, 6)
 
@@ -126,7 +122,7 @@ def encode_csv(batches: Iterator[list[Row]]) -> Iterator[bytes]:
     for batch in batches:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerows((iso(at), name, repr(_value(value))) for at, name, value in batch)
+        writer.writerows((utc_iso(at), name, repr(_value(value))) for at, name, value in batch)
         yield out.getvalue().encode()
 
 
@@ -134,7 +130,7 @@ def encode_json(batches: Iterator[list[Row]]) -> Iterator[bytes]:
     yield b"["
     first = True
     for batch in batches:
-        parts = [json.dumps({"timestamp": iso(at), "metric": name, "value": _value(value)})
+        parts = [json.dumps({"timestamp": utc_iso(at), "metric": name, "value": _value(value)})
                  for at, name, value in batch]
         yield (("" if first else ",") + ",".join(parts)).encode()
         first = False

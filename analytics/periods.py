@@ -38,10 +38,6 @@ class Period:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
 
-    def as_dict(self) -> dict[str, str]:
-        return {"start": self.start.isoformat().replace("+00:00", "Z"),
-                "end": self.end.isoformat().replace("+00:00", "Z")}
-
 
 def period_of(*, days: int | None = None, start: datetime | None = None, end: datetime | None = None,
               now: datetime | None = None) -> Period:

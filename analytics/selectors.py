@@ -34,6 +34,7 @@ from tecnocursos.cache import selectors as cache
 from tecnocursos.cache.decorators import cached
 from tecnocursos.cache.tags import ANALYTICS_CONTENT, ANALYTICS_PERFORMANCE, ANALYTICS_USERS
 from tecnocursos.core.models import Course, Upload
+from tecnocursos.lib.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
 TOP = 10
@@ -44,8 +45,8 @@ PEAK_METRICS = ("cpu_percent", "memory_percent", "disk_percent", "load_1", "swap
                 "celery_queue_length")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _period_dict(period: Period) -> dict[str, str]:
+    return {"start": utc_iso(period.start), "end": utc_iso(period.end)}
 
 
 def _by_day(rows: Any, field: str) -> dict[date, int]:
@@ -101,15 +102,15 @@ def users_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
                    .order_by("-requests", "user_id")[:TOP])
     last = period.last_day
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         **current,
         "activity": {"daily": _active_between(last, last), "weekly": _active_between(last - timedelta(days=6), last),
                      "monthly": _active_between(last - timedelta(days=29), last)},
         "series": series,
         "most_active": [{"id": row["user_id"], "username": row["user__username"], "requests": row["requests"],
-                         "days_active": row["days_active"], "last_seen": _iso(row["last_seen"])}
+                         "days_active": row["days_active"], "last_seen": utc_iso(row["last_seen"])}
                         for row in most_active],
-        "previous": {"period": period.previous.as_dict(), **previous},
+        "previous": {"period": _period_dict(period.previous), **previous},
         "change": reports.deltas(current, previous, ("total_users", "active_users", "new_users", "returning_users",
                                                      "retention", "logins")),
     }
@@ -164,7 +165,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     failed = Upload.objects.filter(status="failed", finished_at__gte=period.start, finished_at__lt=period.end)
     courses = Course.objects.filter(created_at__lt=period.end)
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         **current,
         "courses": {"total": courses.count(), "published": courses.filter(is_published=True).count(),
                     "new": current["new_courses"]},
@@ -184,7 +185,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
         "series": [{"date": day.isoformat(), "uploads": per_day.get(day, {}).get("n", 0),
                     "bytes": per_day.get(day, {}).get("size") or 0, "failed": per_day.get(day, {}).get("failed", 0),
                     "new_courses": courses_per_day.get(day, 0)} for day in period.days()],
-        "previous": {"period": period.previous.as_dict(), **previous},
+        "previous": {"period": _period_dict(period.previous), **previous},
         "change": reports.deltas(current, previous, ("uploads", "bytes", "failed_uploads", "new_courses")),
     }
 
@@ -237,7 +238,7 @@ def _requests(period: Period, tier: str, *, routes: bool) -> dict[str, Any]:
         "throughput_per_minute": {
             "avg": round(summary["requests"] / minutes, 3),
             "peak": None if peak_bucket is None else round(per_bucket[peak_bucket][0] / TIER_MINUTES[tier], 3),
-            "peak_at": _iso(peak_bucket),
+            "peak_at": utc_iso(peak_bucket),
         },
     }
     if routes:
@@ -245,7 +246,7 @@ def _requests(period: Period, tier: str, *, routes: bool) -> dict[str, Any]:
         result["slowest_routes"] = sorted(summaries, key=lambda r: (-(r["latency_ms"]["p95"] or 0), r["route"]))[:TOP]
         result["failing_routes"] = sorted((r for r in summaries if r["server_errors"]),
                                           key=lambda r: (-r["server_errors"], r["route"]))[:TOP]
-        result["series"] = [{"bucket": _iso(bucket), "requests": sums[0], "server_errors": sums[1],
+        result["series"] = [{"bucket": utc_iso(bucket), "requests": sums[0], "server_errors": sums[1],
                              "requests_per_minute": round(sums[0] / TIER_MINUTES[tier], 3)}
                             for bucket, sums in sorted(per_bucket.items())]
     return result
@@ -278,12 +279,12 @@ def performance_figures(period: Period, *, tier: str, peaks: Callable[[Period], 
     keys = ("requests", "error_rate", "latency_ms.p50", "latency_ms.p95", "latency_ms.p99", "apdex",
             "throughput_per_minute.avg")
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         "resolution": tier,
         **current,
         "apdex_t_ms": reports.APDEX_T_SECONDS * 1000,
         "system": system,
-        "previous": {"period": period.previous.as_dict(), **previous,
+        "previous": {"period": _period_dict(period.previous), **previous,
                      "system": read_peaks(period.previous)},
         "change": reports.deltas(current, previous, keys),
     }
@@ -313,7 +314,7 @@ def _system() -> dict[str, Any]:
     fields = ("cpu_percent", "memory_percent", "disk_percent", "load_1", "load_5", "load_15", "swap_percent",
               "network_receive_bytes_per_second", "network_transmit_bytes_per_second", "process_count",
               "process_rss_bytes", "celery_queue_length", "websocket_connections")
-    return {"timestamp": _iso(snapshot.timestamp), "host": snapshot.host,
+    return {"timestamp": utc_iso(snapshot.timestamp), "host": snapshot.host,
             "age_seconds": round(monitoring.snapshot_age_seconds(snapshot), 1),
             "fresh": monitoring.snapshot_is_fresh(snapshot), **{name: getattr(snapshot, name) for name in fields}}
 
@@ -359,7 +360,7 @@ def _uploads() -> dict[str, Any]:
                   .order_by())
     return {"last_24h": {status: counts.get(status, 0) for status in Upload.Status.values},
             "recent": [{"id": u.id, "name": u.original_name, "status": u.status, "size": u.size,
-                        "type": u.detected_type, "owner": u.owner.username, "created_at": _iso(u.created_at)}
+                        "type": u.detected_type, "owner": u.owner.username, "created_at": utc_iso(u.created_at)}
                        for u in recent]}
 
 
@@ -398,6 +399,6 @@ def dashboard_overview(*, day_tier: str = Tier.HOUR) -> dict[str, Any]:
             logger.warning("analytics overview: %s unavailable", name, exc_info=True)
             result[name] = None
             unavailable[name] = _reason(exc)
-    result["generated_at"] = _iso(datetime.now(tz=UTC))
+    result["generated_at"] = utc_iso(datetime.now(tz=UTC))
     result["unavailable"] = unavailable
     return result
