@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from asgiref.sync import sync_to_async
 
@@ -135,6 +136,29 @@ def encode_json(batches: Iterator[list[Row]]) -> Iterator[bytes]:
         yield (("" if first else ",") + ",".join(parts)).encode()
         first = False
     yield b"]"
+
+
+class Series(TypedDict):
+    timestamps: list[float]  # UNIX seconds, oldest first
+    values: dict[str, list[float | None]]  # per metric, one value or None per timestamp
+
+
+def columns(batches: Iterator[list[Row]]) -> Series:
+    """The rows as columns (what uPlot draws), with the values the JSON download has."""
+    series = Series(timestamps=[], values={})
+    index: dict[datetime, int] = {}
+    for batch in batches:
+        for at, name, value in batch:
+            i = index.get(at)
+            if i is None:
+                i = index[at] = len(series["timestamps"])
+                series["timestamps"].append(at.timestamp())
+            column = series["values"].setdefault(name, [])
+            column.extend([None] * (i + 1 - len(column)))
+            column[i] = _value(value)
+    for column in series["values"].values():
+        column.extend([None] * (len(series["timestamps"]) - len(column)))
+    return series
 
 
 def encode(query: ExportQuery, fmt: str) -> Iterator[bytes]:
