@@ -4,6 +4,8 @@ range produced one bounded time window at a time (memory does not grow with the 
 Values come from monitoring's stored samples and rollups through its selectors:
 system series from snapshots (step raw) or from the minute/hour rollups (averaged over
 hosts); request series always from request rollups (their finest grain is the minute).
+Per minute, the minutes not rolled up yet (the current one above all) come from the
+snapshots and from Redis, so that a fresh install's export is not empty.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,7 +73,7 @@ def _system_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Row
                 for name in wanted if (value := values[PUBLIC_SNAPSHOT_SERIES[name]]) is not None]
     public = {column: name for name, column in PUBLIC_SNAPSHOT_SERIES.items()}
     buckets = monitoring.metric_buckets(metrics=[PUBLIC_SNAPSHOT_SERIES[n] for n in wanted], start=start, end=end,
-                                        tier=query.step)
+                                        tier=query.step, pending=True)
     return [(bucket, public[metric], value) for bucket, metric, value in buckets if value is not None]
 
 
@@ -79,9 +82,10 @@ def _request_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Ro
     if not wanted:
         return []
     tier = Tier.HOUR if query.step == "hour" else Tier.MINUTE  # no finer request data than the minute
-    seconds = BUCKET_SECONDS[tier]
+    now = time.time()
     rows: list[Row] = []
-    for entry in monitoring.request_buckets(start=start, end=end, tier=tier):
+    for entry in monitoring.request_buckets(start=start, end=end, tier=tier, pending=True):
+        seconds = _seconds_covered(entry["bucket"], tier, now)
         for name in wanted:
             q = REQUEST_METRICS[name]
             if name == "requests.per_s":
@@ -95,6 +99,13 @@ def _request_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Ro
             if value is not None:
                 rows.append((entry["bucket"], name, value))
     return rows
+
+
+def _seconds_covered(bucket: datetime, tier: Tier, now: float) -> float:
+    """What a bucket's rates are per: its length, or for the current minute (read live) the part gone by."""
+    if tier == Tier.HOUR:
+        return BUCKET_SECONDS[tier]
+    return min(BUCKET_SECONDS[tier], max(1.0, now - bucket.timestamp()))
 
 
 def windows(query: ExportQuery) -> Iterator[tuple[datetime, datetime]]:
