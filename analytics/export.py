@@ -4,6 +4,8 @@ range produced one bounded time window at a time (memory does not grow with the 
 Values come from monitoring's stored samples and rollups through its selectors:
 system series from snapshots (step raw) or from the minute/hour rollups (averaged over
 hosts); request series always from request rollups (their finest grain is the minute).
+Per minute, the minutes not rolled up yet (the current one above all) come from the
+snapshots and from Redis, so that a fresh install's export is not empty.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from asgiref.sync import sync_to_async
 
@@ -22,6 +26,7 @@ from monitoring import histogram
 from monitoring import selectors as monitoring
 from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
 from monitoring.models import Tier
+from tecnocursos.lib.timefmt import utc_iso
 
 # Public name -> quantile, for the latency series; None for the two rates.
 REQUEST_METRICS: dict[str, float | None] = {
@@ -68,7 +73,7 @@ def _system_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Row
                 for name in wanted if (value := values[PUBLIC_SNAPSHOT_SERIES[name]]) is not None]
     public = {column: name for name, column in PUBLIC_SNAPSHOT_SERIES.items()}
     buckets = monitoring.metric_buckets(metrics=[PUBLIC_SNAPSHOT_SERIES[n] for n in wanted], start=start, end=end,
-                                        tier=query.step)
+                                        tier=query.step, pending=True)
     return [(bucket, public[metric], value) for bucket, metric, value in buckets if value is not None]
 
 
@@ -77,9 +82,10 @@ def _request_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Ro
     if not wanted:
         return []
     tier = Tier.HOUR if query.step == "hour" else Tier.MINUTE  # no finer request data than the minute
-    seconds = BUCKET_SECONDS[tier]
+    now = time.time()
     rows: list[Row] = []
-    for entry in monitoring.request_buckets(start=start, end=end, tier=tier):
+    for entry in monitoring.request_buckets(start=start, end=end, tier=tier, pending=True):
+        seconds = _seconds_covered(entry["bucket"], tier, now)
         for name in wanted:
             q = REQUEST_METRICS[name]
             if name == "requests.per_s":
@@ -93,6 +99,13 @@ def _request_rows(query: ExportQuery, start: datetime, end: datetime) -> list[Ro
             if value is not None:
                 rows.append((entry["bucket"], name, value))
     return rows
+
+
+def _seconds_covered(bucket: datetime, tier: Tier, now: float) -> float:
+    """What a bucket's rates are per: its length, or for the current minute (read live) the part gone by."""
+    if tier == Tier.HOUR:
+        return BUCKET_SECONDS[tier]
+    return min(BUCKET_SECONDS[tier], max(1.0, now - bucket.timestamp()))
 
 
 def windows(query: ExportQuery) -> Iterator[tuple[datetime, datetime]]:
@@ -112,11 +125,6 @@ def row_batches(query: ExportQuery) -> Iterator[list[Row]]:
             yield rows
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment.microsecond == 0 \
-        else moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _value(value: float) -> float:
     return round(value, 6)
 
@@ -126,7 +134,7 @@ def encode_csv(batches: Iterator[list[Row]]) -> Iterator[bytes]:
     for batch in batches:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerows((iso(at), name, repr(_value(value))) for at, name, value in batch)
+        writer.writerows((utc_iso(at), name, repr(_value(value))) for at, name, value in batch)
         yield out.getvalue().encode()
 
 
@@ -134,11 +142,34 @@ def encode_json(batches: Iterator[list[Row]]) -> Iterator[bytes]:
     yield b"["
     first = True
     for batch in batches:
-        parts = [json.dumps({"timestamp": iso(at), "metric": name, "value": _value(value)})
+        parts = [json.dumps({"timestamp": utc_iso(at), "metric": name, "value": _value(value)})
                  for at, name, value in batch]
         yield (("" if first else ",") + ",".join(parts)).encode()
         first = False
     yield b"]"
+
+
+class Series(TypedDict):
+    timestamps: list[float]  # UNIX seconds, oldest first
+    values: dict[str, list[float | None]]  # per metric, one value or None per timestamp
+
+
+def columns(batches: Iterator[list[Row]]) -> Series:
+    """The rows as columns (what uPlot draws), with the values the JSON download has."""
+    series = Series(timestamps=[], values={})
+    index: dict[datetime, int] = {}
+    for batch in batches:
+        for at, name, value in batch:
+            i = index.get(at)
+            if i is None:
+                i = index[at] = len(series["timestamps"])
+                series["timestamps"].append(at.timestamp())
+            column = series["values"].setdefault(name, [])
+            column.extend([None] * (i + 1 - len(column)))
+            column[i] = _value(value)
+    for column in series["values"].values():
+        column.extend([None] * (len(series["timestamps"]) - len(column)))
+    return series
 
 
 def encode(query: ExportQuery, fmt: str) -> Iterator[bytes]:

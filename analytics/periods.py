@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 MAX_DAYS = 365
 DEFAULT_DAYS = 7
@@ -19,6 +20,7 @@ class Period:
     def span(self) -> timedelta:
         return self.end - self.start
 
+    @cached_property  # a report reads it several times (its figures, its period, the change)
     def previous(self) -> Period:
         """The period of the same length just before this one (cut at the calendar's start)."""
         earliest = datetime(1, 1, 2, tzinfo=UTC)
@@ -35,10 +37,6 @@ class Period:
     def days(self) -> list[date]:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
-
-    def as_dict(self) -> dict[str, str]:
-        return {"start": self.start.isoformat().replace("+00:00", "Z"),
-                "end": self.end.isoformat().replace("+00:00", "Z")}
 
 
 def period_of(*, days: int | None = None, start: datetime | None = None, end: datetime | None = None,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from monitoring import histogram
+from monitoring.aggregator import RequestStats, latency_ms
 
 # Apdex target: satisfied up to T, tolerating up to 4T. Both are bucket bounds of
 # histogram.LATENCY_BOUNDS (0.25 s and 1 s), so the score is exact, not interpolated.
@@ -19,11 +20,6 @@ def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
         return None
     rank = max(1, math.ceil(q * len(sorted_values)))
     return float(sorted_values[rank - 1])
-
-
-def quantile_ms(counts: Sequence[int], q: float) -> float | None:
-    seconds = histogram.quantile(histogram.LATENCY_BOUNDS, counts, q)
-    return None if seconds is None else round(seconds * 1000, 3)
 
 
 def apdex(counts: Sequence[int], t_seconds: float = APDEX_T_SECONDS) -> float | None:
@@ -79,7 +75,6 @@ class RouteTotals:
             "method": self.method, "route": self.route, "requests": self.count,
             "server_errors": self.server_errors, "client_errors": self.client_errors,
             "error_rate": round(self.server_errors / self.count, 6) if self.count else 0.0,
-            "latency_ms": {"p50": quantile_ms(self.histogram, 0.5), "p95": quantile_ms(self.histogram, 0.95),
-                           "p99": quantile_ms(self.histogram, 0.99),
-                           "avg": round(self.duration_us / self.count / 1000, 3) if self.count else None},
+            "latency_ms": latency_ms(RequestStats(count=self.count, duration_us=self.duration_us,
+                                                  histogram=self.histogram)),
         }

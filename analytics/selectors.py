@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -33,6 +34,7 @@ from tecnocursos.cache import selectors as cache
 from tecnocursos.cache.decorators import cached
 from tecnocursos.cache.tags import ANALYTICS_CONTENT, ANALYTICS_PERFORMANCE, ANALYTICS_USERS
 from tecnocursos.core.models import Course, Upload
+from tecnocursos.lib.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
 TOP = 10
@@ -43,8 +45,8 @@ PEAK_METRICS = ("cpu_percent", "memory_percent", "disk_percent", "load_1", "swap
                 "celery_queue_length")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _period_dict(period: Period) -> dict[str, str]:
+    return {"start": utc_iso(period.start), "end": utc_iso(period.end)}
 
 
 def _by_day(rows: Any, field: str) -> dict[date, int]:
@@ -61,10 +63,12 @@ def _active_between(first: date, last: date) -> int:
 def _users_summary(period: Period) -> dict[str, Any]:
     User = get_user_model()
     days = ActiveUserDay.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
-    previous = period.previous()
+    previous = period.previous
     before = ActiveUserDay.objects.filter(day__gte=previous.first_day, day__lt=period.first_day)
-    active = days.aggregate(n=Count("user", distinct=True))["n"]
-    previously_active = before.aggregate(n=Count("user", distinct=True))["n"]
+    active = _active_between(period.first_day, period.last_day)
+    # The days before this period's first one (a mid-day start shares its day with the previous period).
+    previously_active = 0 if period.first_day == date.min else _active_between(
+        previous.first_day, period.first_day - timedelta(days=1))
     returning = (days.filter(user_id__in=before.values("user_id"))
                  .aggregate(n=Count("user", distinct=True))["n"])
     logins = Login.objects.filter(at__gte=period.start, at__lt=period.end)
@@ -83,7 +87,7 @@ def users_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     period = Period(start, end)
     User = get_user_model()
     current = _users_summary(period)
-    previous = _users_summary(period.previous())
+    previous = _users_summary(period.previous)
     joined = _by_day(User.objects.filter(date_joined__gte=period.start, date_joined__lt=period.end)
                      .annotate(day=TruncDate("date_joined")).values("day").annotate(n=Count("id")), "n")
     logins = _by_day(Login.objects.filter(at__gte=period.start, at__lt=period.end)
@@ -98,15 +102,15 @@ def users_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
                    .order_by("-requests", "user_id")[:TOP])
     last = period.last_day
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         **current,
         "activity": {"daily": _active_between(last, last), "weekly": _active_between(last - timedelta(days=6), last),
                      "monthly": _active_between(last - timedelta(days=29), last)},
         "series": series,
         "most_active": [{"id": row["user_id"], "username": row["user__username"], "requests": row["requests"],
-                         "days_active": row["days_active"], "last_seen": _iso(row["last_seen"])}
+                         "days_active": row["days_active"], "last_seen": utc_iso(row["last_seen"])}
                         for row in most_active],
-        "previous": {"period": period.previous().as_dict(), **previous},
+        "previous": {"period": _period_dict(period.previous), **previous},
         "change": reports.deltas(current, previous, ("total_users", "active_users", "new_users", "returning_users",
                                                      "retention", "logins")),
     }
@@ -152,7 +156,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     period = Period(start, end)
     uploads = Upload.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     current = _content_summary(period)
-    previous = _content_summary(period.previous())
+    previous = _content_summary(period.previous)
     days = uploads.annotate(day=TruncDate("created_at")).values("day").annotate(
         n=Count("id"), size=Sum("size"), failed=Count("id", filter=Q(status="failed")))
     per_day: dict[date, dict[str, Any]] = {row["day"]: dict(row) for row in days}
@@ -161,7 +165,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
     failed = Upload.objects.filter(status="failed", finished_at__gte=period.start, finished_at__lt=period.end)
     courses = Course.objects.filter(created_at__lt=period.end)
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         **current,
         "courses": {"total": courses.count(), "published": courses.filter(is_published=True).count(),
                     "new": current["new_courses"]},
@@ -181,7 +185,7 @@ def content_report_uncached(start: datetime, end: datetime) -> dict[str, Any]:
         "series": [{"date": day.isoformat(), "uploads": per_day.get(day, {}).get("n", 0),
                     "bytes": per_day.get(day, {}).get("size") or 0, "failed": per_day.get(day, {}).get("failed", 0),
                     "new_courses": courses_per_day.get(day, 0)} for day in period.days()],
-        "previous": {"period": period.previous().as_dict(), **previous},
+        "previous": {"period": _period_dict(period.previous), **previous},
         "change": reports.deltas(current, previous, ("uploads", "bytes", "failed_uploads", "new_courses")),
     }
 
@@ -234,7 +238,7 @@ def _requests(period: Period, tier: str, *, routes: bool) -> dict[str, Any]:
         "throughput_per_minute": {
             "avg": round(summary["requests"] / minutes, 3),
             "peak": None if peak_bucket is None else round(per_bucket[peak_bucket][0] / TIER_MINUTES[tier], 3),
-            "peak_at": _iso(peak_bucket),
+            "peak_at": utc_iso(peak_bucket),
         },
     }
     if routes:
@@ -242,7 +246,7 @@ def _requests(period: Period, tier: str, *, routes: bool) -> dict[str, Any]:
         result["slowest_routes"] = sorted(summaries, key=lambda r: (-(r["latency_ms"]["p95"] or 0), r["route"]))[:TOP]
         result["failing_routes"] = sorted((r for r in summaries if r["server_errors"]),
                                           key=lambda r: (-r["server_errors"], r["route"]))[:TOP]
-        result["series"] = [{"bucket": _iso(bucket), "requests": sums[0], "server_errors": sums[1],
+        result["series"] = [{"bucket": utc_iso(bucket), "requests": sums[0], "server_errors": sums[1],
                              "requests_per_minute": round(sums[0] / TIER_MINUTES[tier], 3)}
                             for bucket, sums in sorted(per_bucket.items())]
     return result
@@ -269,18 +273,19 @@ def _peaks_from_samples(period: Period) -> dict[str, dict[str, float | None]]:
 def performance_figures(period: Period, *, tier: str, peaks: Callable[[Period], dict[str, Any]] | None = None
                         ) -> dict[str, Any]:
     current = _requests(period, tier, routes=True)
-    previous = _requests(period.previous(), tier, routes=False)
-    system = peaks(period) if peaks else _peaks_from_rollups(period, tier)
+    previous = _requests(period.previous, tier, routes=False)
+    read_peaks = peaks or (lambda of: _peaks_from_rollups(of, tier))
+    system = read_peaks(period)
     keys = ("requests", "error_rate", "latency_ms.p50", "latency_ms.p95", "latency_ms.p99", "apdex",
             "throughput_per_minute.avg")
     return {
-        "period": period.as_dict(),
+        "period": _period_dict(period),
         "resolution": tier,
         **current,
         "apdex_t_ms": reports.APDEX_T_SECONDS * 1000,
         "system": system,
-        "previous": {"period": period.previous().as_dict(), **previous,
-                     "system": peaks(period.previous()) if peaks else _peaks_from_rollups(period.previous(), tier)},
+        "previous": {"period": _period_dict(period.previous), **previous,
+                     "system": read_peaks(period.previous)},
         "change": reports.deltas(current, previous, keys),
     }
 
@@ -309,13 +314,13 @@ def _system() -> dict[str, Any]:
     fields = ("cpu_percent", "memory_percent", "disk_percent", "load_1", "load_5", "load_15", "swap_percent",
               "network_receive_bytes_per_second", "network_transmit_bytes_per_second", "process_count",
               "process_rss_bytes", "celery_queue_length", "websocket_connections")
-    return {"timestamp": _iso(snapshot.timestamp), "host": snapshot.host,
+    return {"timestamp": utc_iso(snapshot.timestamp), "host": snapshot.host,
             "age_seconds": round(monitoring.snapshot_age_seconds(snapshot), 1),
             "fresh": monitoring.snapshot_is_fresh(snapshot), **{name: getattr(snapshot, name) for name in fields}}
 
 
-def _requests_now(day_tier: str = Tier.HOUR) -> dict[str, Any]:
-    """The last minutes (rolled up or still in Redis), and the last 24 h from the hour rollups."""
+def _requests_now(day_tier: str) -> dict[str, Any]:
+    """The last minutes (rolled up or still in Redis), and the last 24 h from the `day_tier` rollups."""
     summary = monitoring.request_summary_recent(minutes=RECENT_REQUEST_MINUTES)
     now = datetime.now(tz=UTC)
     day = _requests(Period((now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0), now), day_tier,
@@ -330,7 +335,7 @@ def _requests_now(day_tier: str = Tier.HOUR) -> dict[str, Any]:
 def _active_users() -> dict[str, Any]:
     today = datetime.now(tz=UTC).date()
     return {"last_15_minutes": monitoring.active_users_recent(minutes=15),
-            "today": ActiveUserDay.objects.filter(day=today).count()}
+            "today": _active_between(today, today)}
 
 
 def _alerts() -> dict[str, Any]:
@@ -355,20 +360,22 @@ def _uploads() -> dict[str, Any]:
                   .order_by())
     return {"last_24h": {status: counts.get(status, 0) for status in Upload.Status.values},
             "recent": [{"id": u.id, "name": u.original_name, "status": u.status, "size": u.size,
-                        "type": u.detected_type, "owner": u.owner.username, "created_at": _iso(u.created_at)}
+                        "type": u.detected_type, "owner": u.owner.username, "created_at": utc_iso(u.created_at)}
                        for u in recent]}
 
 
-OVERVIEW_PARTS: dict[str, Callable[..., Any]] = {
-    "system": _system,
-    "requests": _requests_now,
-    "active_users": _active_users,
-    "alerts": _alerts,
-    "cache": lambda: cache.cache_stats(),
-    "backups": _backups,
-    "websocket": lambda: monitoring.websocket_stats(),
-    "uploads": _uploads,
-}
+def _overview_parts(day_tier: str) -> dict[str, Callable[[], Any]]:
+    """The overview's parts, each read from its own source (looked up per call, so tests can replace one)."""
+    return {
+        "system": _system,
+        "requests": partial(_requests_now, day_tier),
+        "active_users": _active_users,
+        "alerts": _alerts,
+        "cache": cache.cache_stats,
+        "backups": _backups,
+        "websocket": monitoring.websocket_stats,
+        "uploads": _uploads,
+    }
 
 
 def _reason(exc: Exception) -> str:
@@ -383,15 +390,15 @@ def dashboard_overview(*, day_tier: str = Tier.HOUR) -> dict[str, Any]:
     """
     result: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
-    for name, part in OVERVIEW_PARTS.items():
+    for name, part in _overview_parts(day_tier).items():
         try:
             # Inside a transaction (tests, ATOMIC_REQUESTS) a failed query must not poison the next parts.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                result[name] = part(day_tier) if name == "requests" else part()
+                result[name] = part()
         except Exception as exc:  # one failing source must not take the dashboard down
             logger.warning("analytics overview: %s unavailable", name, exc_info=True)
             result[name] = None
             unavailable[name] = _reason(exc)
-    result["generated_at"] = _iso(datetime.now(tz=UTC))
+    result["generated_at"] = utc_iso(datetime.now(tz=UTC))
     result["unavailable"] = unavailable
     return result

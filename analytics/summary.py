@@ -10,11 +10,10 @@ from typing import TypedDict
 from django.db.models import Count
 from django.utils import timezone
 
+from analytics import export
 from backups import selectors as backup_selectors
 from backups.models import BackupRun
 from monitoring.alerting import selectors as alert_selectors
-from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
-from monitoring.models import SystemSnapshot
 from tecnocursos.core.models import Course, Upload
 from tecnocursos.core.types import User
 
@@ -57,17 +56,9 @@ def recent_backups(*, limit: int) -> list[BackupRun]:
     return list(backup_selectors.run_list()[:limit])
 
 
-
-class Series(TypedDict):
-    timestamps: list[float]  # UNIX seconds, oldest first
-    values: dict[str, list[float | None]]
-
-
-def recent_system_series(*, minutes: int, limit: int = 720) -> Series:
-    """The raw samples of the last minutes, columnar (what uPlot draws), at most `limit` of them."""
-    since = timezone.now() - timedelta(minutes=minutes)
-    rows = list(SystemSnapshot.objects.filter(timestamp__gte=since).order_by("-timestamp")
-                .values_list("timestamp", *PUBLIC_SNAPSHOT_SERIES.values())[:limit])
-    rows.reverse()
-    return {"timestamps": [row[0].timestamp() for row in rows],
-            "values": {name: [row[i + 1] for row in rows] for i, name in enumerate(PUBLIC_SNAPSHOT_SERIES)}}
+def recent_series(*, minutes: int) -> export.Series:
+    """Every exported metric over the last minutes, as the export API gives them (the dashboard's first paint)."""
+    end = timezone.now()
+    start = end - timedelta(minutes=minutes)
+    query = export.ExportQuery(start=start, end=end, metrics=export.METRICS, step=export.step_for(start, end))
+    return export.columns(export.row_batches(query))

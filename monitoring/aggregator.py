@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitoring import histogram
@@ -61,6 +61,19 @@ class RequestStats:
         self.response_bytes += other.response_bytes
         self.db_queries += other.db_queries
         self.db_time_us += other.db_time_us
+
+
+def quantile_ms(counts: Sequence[int], q: float) -> float | None:
+    """The q-quantile of a latency histogram in ms (interpolated within its bucket), to the µs."""
+    seconds = histogram.quantile(LATENCY_BOUNDS, counts, q)
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+def latency_ms(stats: RequestStats) -> dict[str, float | None]:
+    """The latency block of every request summary (monitoring's and the analytics reports')."""
+    return {"p50": quantile_ms(stats.histogram, 0.5), "p95": quantile_ms(stats.histogram, 0.95),
+            "p99": quantile_ms(stats.histogram, 0.99),
+            "avg": round(stats.duration_us / stats.count / 1000, 3) if stats.count else None}
 
 
 @dataclass(slots=True)

@@ -18,13 +18,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from monitoring.live import MONITORING_GROUP
 from tecnocursos.core.channels_auth import socket_auth
+from tecnocursos.lib.timefmt import utc_iso
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
 def _event(type_: str, **fields: Any) -> dict[str, Any]:
-    return {"type": type_, **fields, "timestamp": datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")}
+    return {"type": type_, **fields, "timestamp": utc_iso(datetime.now(tz=UTC))}
 
 
 class MonitoringConsumer(AsyncJsonWebsocketConsumer):

@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from monitoring.catalog import PUBLIC_SNAPSHOT_SERIES
+from tecnocursos.lib.timefmt import utc_iso
 
 if TYPE_CHECKING:
     from monitoring.alerting.models import Alert
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MONITORING_GROUP = "monitoring"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _request_values() -> dict[str, float | None]:
@@ -50,16 +47,16 @@ def sample_event(snapshot: SystemSnapshot) -> dict[str, Any]:
         values.update(_request_values())
     except Exception:  # Redis down: the system half of the sample is still worth showing
         logger.warning("monitoring: live request figures unavailable", exc_info=True)
-    return {"type": "sample", "timestamp": _iso(snapshot.timestamp), "host": snapshot.host, "values": values}
+    return {"type": "sample", "timestamp": utc_iso(snapshot.timestamp), "host": snapshot.host, "values": values}
 
 
 def alert_event(alert: Alert, *, change: str) -> dict[str, Any]:
     """`change`: the transition (pending, firing, resolved) or the operator's action (acknowledged)."""
     return {
-        "type": "alert", "timestamp": _iso(datetime.now(tz=UTC)), "change": change, "id": alert.id,
+        "type": "alert", "timestamp": utc_iso(datetime.now(tz=UTC)), "change": change, "id": alert.id,
         "rule": alert.rule.name, "metric": alert.metric, "severity": alert.severity, "state": alert.state,
         "value": alert.value, "threshold": alert.threshold, "message": alert.message,
-        "started_at": _iso(alert.started_at), "acknowledged": alert.acknowledged_at is not None,
+        "started_at": utc_iso(alert.started_at), "acknowledged": alert.acknowledged_at is not None,
     }
 
 

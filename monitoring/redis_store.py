@@ -141,6 +141,11 @@ def pending_minute(minute: int) -> dict[str, str]:
     return _hash(key("m", minute))
 
 
+def pending_minutes(start: float, end: float) -> list[int]:
+    """The minutes in [start, end) with counts not rolled up yet (the current one among them)."""
+    return [int(cast(str, m)) for m in client().zrangebyscore(key("minutes"), start, f"({end}")]
+
+
 def websocket_events() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """(totals, per server) of the WebSocket event counters."""
     prefix = key("ws", "srv", "")

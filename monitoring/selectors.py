@@ -7,6 +7,7 @@ and the minutes not rolled up yet from Redis. Ranges pick their tier with `tier_
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -16,11 +17,13 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.utils.module_loading import import_string
 
-from monitoring import histogram, redis_store
-from monitoring.aggregator import Parsed, RequestStats, minute_of, parse
+from monitoring import histogram, redis_store, series
+from monitoring.aggregator import Parsed, RequestStats, latency_ms, minute_of, parse
 from monitoring.catalog import ALL_METRICS, SNAPSHOT_METRIC_NAMES
 from monitoring.models import ActiveUserDay, MetricRollup, RequestRollup, SystemSnapshot, TaskRollup, Tier
 from tecnocursos.core.exceptions import ApplicationError, NotFound
+
+logger = logging.getLogger(__name__)
 
 # Ranges up to this long are answered from minute rollups, longer ones from hour rollups.
 MINUTE_TIER_MAX = timedelta(hours=6)
@@ -108,15 +111,6 @@ def _merge_request_rows(rows: Iterable[RequestRollup]) -> RequestStats:
     return total
 
 
-def latency_ms(stats: RequestStats) -> dict[str, float | None]:
-    def q(value: float) -> float | None:
-        seconds = histogram.quantile(histogram.LATENCY_BOUNDS, stats.histogram, value)
-        return None if seconds is None else round(seconds * 1000, 3)
-
-    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99),
-            "avg": round(stats.duration_us / stats.count / 1000, 3) if stats.count else None}
-
-
 def summary_of(stats: RequestStats) -> dict[str, Any]:
     errors = sum(count for status, count in stats.statuses.items() if status >= 500)
     client_errors = sum(count for status, count in stats.statuses.items() if 400 <= status < 500)
@@ -169,6 +163,59 @@ def request_series(*, start: datetime, end: datetime, tier: str | None = None) -
     return [{"bucket": r["bucket"], "requests": r["requests"], "server_errors": r["server_errors"],
              "client_errors": r["client_errors"],
              "avg_ms": round(r["duration_us"] / r["requests"] / 1000, 3) if r["requests"] else None} for r in rows]
+
+
+class RequestBucket(TypedDict):
+    bucket: datetime
+    requests: int
+    server_errors: int
+    histogram: list[int]
+
+
+def request_buckets(*, start: datetime, end: datetime, tier: str, pending: bool = False) -> list[RequestBucket]:
+    """Per bucket, every route together: requests, 5xx and the merged latency histogram, oldest first
+    (the export's request series and the alert rules' request history).
+
+    `pending` (minute tier): add the minutes still in Redis, the current one above all. The database
+    is read first, so a minute rolled up in between is missed, never counted twice.
+    """
+    merged: dict[datetime, RequestBucket] = {}
+    rows = (RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end)
+            .values_list("bucket", "count", "server_errors", "histogram").order_by("bucket"))
+    for bucket, count, server_errors, counts in rows:
+        entry = merged.get(bucket)
+        if entry is None:
+            entry = merged[bucket] = _empty_bucket(bucket)
+        entry["requests"] += count
+        entry["server_errors"] += server_errors
+        histogram.merge(entry["histogram"], counts or [])
+    if pending and tier == Tier.MINUTE:
+        _add_pending_requests(merged, start, end)
+        return sorted(merged.values(), key=lambda entry: entry["bucket"])
+    return list(merged.values())
+
+
+def _empty_bucket(bucket: datetime) -> RequestBucket:
+    return RequestBucket(bucket=bucket, requests=0, server_errors=0,
+                         histogram=histogram.empty(histogram.LATENCY_BOUNDS))
+
+
+def _add_pending_requests(merged: dict[datetime, RequestBucket], start: datetime, end: datetime) -> None:
+    try:
+        minutes = redis_store.pending_minutes(start.timestamp(), end.timestamp())
+        parts = [(minute, parse(redis_store.pending_minute(minute)).requests) for minute in minutes]
+    except Exception:
+        logger.warning("monitoring: minutes not rolled up yet unavailable (Redis)", exc_info=True)
+        return  # the rolled-up part still answers
+    for minute, requests in parts:
+        bucket = datetime.fromtimestamp(minute, tz=UTC)
+        if bucket in merged or not requests:
+            continue
+        entry = merged[bucket] = _empty_bucket(bucket)
+        for stats in requests.values():
+            entry["requests"] += stats.count
+            entry["server_errors"] += sum(count for status, count in stats.statuses.items() if status >= 500)
+            histogram.merge(entry["histogram"], stats.histogram)
 
 
 def requests_live(*, minutes: int = 2) -> Parsed:
@@ -291,33 +338,27 @@ def snapshot_values(*, columns: Iterable[str], start: datetime, end: datetime
         yield row[0], dict(zip(names, row[1:], strict=True))
 
 
-def metric_buckets(*, metrics: Iterable[str], start: datetime, end: datetime, tier: str
+def metric_buckets(*, metrics: Iterable[str], start: datetime, end: datetime, tier: str, pending: bool = False
                    ) -> list[tuple[datetime, str, float | None]]:
-    """(bucket, metric, average over every host) of unlabelled series, by bucket then metric."""
-    rows = (MetricRollup.objects.filter(metric__in=list(metrics), tier=tier, labels="", bucket__gte=start,
-                                        bucket__lt=end)
+    """(bucket, metric, average over every host) of unlabelled series, by bucket then metric.
+
+    `pending` (minute tier): add the minutes not rolled up yet, the current one above all, from their
+    snapshots. The rollups are read first, so a minute rolled up in between is missed, never counted twice.
+    """
+    names = list(metrics)
+    rows = (MetricRollup.objects.filter(metric__in=names, tier=tier, labels="", bucket__gte=start, bucket__lt=end)
             .values("bucket", "metric").annotate(n=Sum("count"), total=Sum("sum")).order_by("bucket", "metric"))
-    return [(r["bucket"], r["metric"], r["total"] / r["n"] if r["n"] else None) for r in rows]
-
-
-class RequestBucket(TypedDict):
-    bucket: datetime
-    requests: int
-    server_errors: int
-    histogram: list[int]
-
-
-def request_buckets(*, start: datetime, end: datetime, tier: str) -> list[RequestBucket]:
-    """Per bucket, every route together: requests, 5xx and the merged latency histogram, oldest first."""
-    merged: dict[datetime, RequestBucket] = {}
-    rows = (RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end)
-            .values_list("bucket", "count", "server_errors", "histogram").order_by("bucket"))
-    for bucket, count, server_errors, counts in rows:
-        entry = merged.get(bucket)
-        if entry is None:
-            entry = merged[bucket] = RequestBucket(bucket=bucket, requests=0, server_errors=0,
-                                                   histogram=histogram.empty(histogram.LATENCY_BOUNDS))
-        entry["requests"] += count
-        entry["server_errors"] += server_errors
-        histogram.merge(entry["histogram"], counts or [])
-    return list(merged.values())
+    found = [(r["bucket"], r["metric"], r["total"] / r["n"] if r["n"] else None) for r in rows]
+    if not (pending and tier == Tier.MINUTE):
+        return found
+    rolled = {bucket for bucket, _, _ in found}
+    minutes: dict[datetime, list[dict[str, Any]]] = {}
+    for snapshot in (SystemSnapshot.objects.filter(rolled_up=False, timestamp__gte=start, timestamp__lt=end)
+                     .order_by().values("timestamp", *names)):
+        minute = snapshot["timestamp"].replace(second=0, microsecond=0)
+        if minute not in rolled:
+            minutes.setdefault(minute, []).append(snapshot)
+    for minute, snapshots in minutes.items():
+        stats = series.summarize(snapshots, names)
+        found += [(minute, name, stats[(name, "")].avg) for name in names if (name, "") in stats]
+    return sorted(found, key=lambda row: (row[0], row[1]))

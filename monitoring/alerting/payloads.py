@@ -53,6 +53,8 @@ class AlertMessage:
 
 
 def _iso(at: float) -> str:
+    # tecnocursos.lib.timefmt.utc_iso's format; this engine is plain Python and importing
+    # anything under tecnocursos/ loads the Celery app (tests/alerts/test_engines_are_plain_python.py).
     return datetime.fromtimestamp(at, tz=UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 
 from monitoring import health, histogram, selectors
 from monitoring.catalog import SNAPSHOT_METRICS
-from monitoring.models import MetricRollup, RequestRollup, SystemSnapshot, Tier
+from monitoring.models import MetricRollup, SystemSnapshot, Tier
 from monitoring.series import labelled_values
 
 logger = logging.getLogger(__name__)
@@ -161,27 +161,14 @@ def _request_current(read: Callable[[dict[str, Any], int], float | None], *, nee
     return current
 
 
-def _per_minute(start: datetime, end: datetime, tier: str) -> list[tuple[float, dict[str, Any]]]:
-    """Request summaries per bucket (every route together), oldest first."""
-    rows = RequestRollup.objects.filter(tier=tier, bucket__gte=start, bucket__lt=end).only(
-        "bucket", "count", "statuses", "server_errors", "histogram", "duration_us")
-    buckets: dict[datetime, list[RequestRollup]] = {}
-    for row in rows:
-        buckets.setdefault(row.bucket, []).append(row)
-    result = []
-    for bucket in sorted(buckets):
-        group = buckets[bucket]
-        count = sum(r.count for r in group)
-        merged: list[int] = histogram.empty(histogram.LATENCY_BOUNDS)
-        for r in group:
-            histogram.merge(merged, r.histogram or [])
-        result.append((bucket.timestamp() + (30.0 if tier == Tier.MINUTE else 1800.0), {
-            "requests": count, "errors": sum(r.server_errors for r in group), "histogram": merged,
-            "duration_us": sum(r.duration_us for r in group)}))
-    return result
+def _per_minute(start: datetime, end: datetime, tier: str) -> list[tuple[float, selectors.RequestBucket]]:
+    """Request buckets (every route together) at their middle, oldest first."""
+    half = 30.0 if tier == Tier.MINUTE else 1800.0
+    return [(bucket["bucket"].timestamp() + half, bucket)
+            for bucket in selectors.request_buckets(start=start, end=end, tier=tier)]
 
 
-def _request_history(read: Callable[[dict[str, Any], float], float | None]) -> History:
+def _request_history(read: Callable[[selectors.RequestBucket, float], float | None]) -> History:
     def history(labels: Labels, start: datetime, end: datetime, tier: str) -> list[Point]:
         seconds = 60.0 if tier == Tier.MINUTE else 3600.0
         points = []
@@ -303,7 +290,7 @@ def _catalog() -> dict[str, Source]:
                _snapshot_history("disk_mount_percent", labelled=True)),
         Source("http_error_rate", "%", "Share of requests answered 5xx over the rule's window (every route)",
                _request_current(lambda s, w: 100.0 * s["error_rate"]),
-               _request_history(lambda b, s: 100.0 * b["errors"] / b["requests"] if b["requests"] else None)),
+               _request_history(lambda b, s: 100.0 * b["server_errors"] / b["requests"] if b["requests"] else None)),
         Source("http_latency_p50_ms", "ms", "Median request latency over the window", *p50),
         Source("http_latency_p95_ms", "ms", "95th percentile request latency over the window", *p95),
         Source("http_latency_p99_ms", "ms", "99th percentile request latency over the window", *p99),

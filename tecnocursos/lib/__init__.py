@@ -1,1 +1,1 @@
-"""Plain helpers with no domain and no Django: the embedded Redis, Redis URLs."""
+"""Plain helpers with no domain and no Django: the embedded Redis, Redis URLs, timestamps."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,10 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from analytics import export
+from monitoring import redis_store
+from monitoring.aggregator import Aggregator
 from monitoring.models import MetricRollup, Tier
+from tecnocursos.lib.timefmt import utc_iso
 from tests.analytics.seed import metric_rollup, request_rollup, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +142,61 @@ def test_all_metrics_by_default(staff_client):
     assert names == set(export.METRICS)
 
 
+# --- minutes not rolled up yet ------------------------------------------------------------------
+
+
+def _count_in_redis(at: float, statuses: list[int]) -> None:
+    """Requests as the middleware leaves them in Redis until the rollup takes their minute."""
+    aggregator = Aggregator(clock=lambda: at)
+    for status in statuses:
+        aggregator.record_request("GET", "upload-list", status, 0.02)
+    redis_store.flush(aggregator.drain(), server="test")
+
+
+def test_a_fresh_installs_default_export_has_the_current_minute(staff_client):
+    now = time.time()
+    minute = datetime.fromtimestamp(now // 60 * 60, tz=UTC)
+    snapshot(datetime.fromtimestamp(now, tz=UTC) - timedelta(microseconds=1), cpu_percent=30.0)
+    snapshot(datetime.fromtimestamp(now, tz=UTC), cpu_percent=40.0)
+    _count_in_redis(now, [200] * 5 + [500])
+    before = time.time()
+    found = rows(staff_client.get(f"{URL}?metric=cpu.percent,requests.per_s,requests.errors_per_s"))
+    after = time.time()
+    assert {row["timestamp"] for row in found} == {utc_iso(minute)}  # 24 h per minute, nothing rolled up yet
+    values = {row["metric"]: row["value"] for row in found}
+    assert values["cpu.percent"] == 35.0
+    # The current minute's rates are per the part of it gone by, not per the whole minute.
+    slowest, fastest = (min(60.0, max(1.0, t - minute.timestamp())) for t in (after, before))
+    assert 6 / slowest - 1e-6 <= values["requests.per_s"] <= 6 / fastest + 1e-6
+    assert values["requests.errors_per_s"] == pytest.approx(values["requests.per_s"] / 6, abs=1e-6)
+
+
+def test_a_minute_already_rolled_up_is_read_from_its_rollup_only(staff_client):
+    metric_rollup(T0, "cpu_percent", [10.0])
+    request_rollup(T0, latencies=[0.02] * 6)
+    snapshot(T0 + timedelta(seconds=10), cpu_percent=90.0)  # late: its minute is recomputed on the next rollup
+    _count_in_redis(T0.timestamp() + 30, [200] * 60)  # flushed after the claim: rolled up next time
+    # The next minute is closed but not rolled up yet: from its snapshot and from Redis, per whole minute.
+    snapshot(T0 + timedelta(seconds=70), cpu_percent=50.0)
+    _count_in_redis(T0.timestamp() + 70, [200] * 12)
+    found = rows(staff_client.get(f"{URL}?{window(T0, T0 + timedelta(hours=1))}&step=minute"
+                                  "&metric=cpu.percent,requests.per_s"))
+    assert [(row["timestamp"], row["metric"], row["value"]) for row in found] == [
+        ("2026-11-20T12:00:00Z", "cpu.percent", 10.0), ("2026-11-20T12:00:00Z", "requests.per_s", 0.1),
+        ("2026-11-20T12:01:00Z", "cpu.percent", 50.0), ("2026-11-20T12:01:00Z", "requests.per_s", 0.2)]
+
+
+def test_without_redis_the_export_still_answers_from_the_rollups(staff_client, monkeypatch):
+    request_rollup(T0, latencies=[0.02] * 6)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(redis_store, "pending_minutes", down)
+    found = rows(staff_client.get(f"{URL}?{window(T0, T0 + timedelta(hours=1))}&step=minute&metric=requests.per_s"))
+    assert found == [{"timestamp": "2026-11-20T12:00:00Z", "metric": "requests.per_s", "value": 0.1}]
+
+
 # --- streaming ----------------------------------------------------------------------------------
 
 
@@ -156,10 +215,11 @@ def test_a_large_range_is_read_one_window_at_a_time(staff_client):
     with CaptureQueriesContext(connection) as first:
         next(chunks)  # "["
         next(chunks)  # the first window's rows
-    assert len(first.captured_queries) == 1  # one window read, not the range
+    # One window read, not the range: its rollups, and its snapshots not rolled up yet.
+    assert len(first.captured_queries) == 2
     with CaptureQueriesContext(connection) as rest:
         tail = b"".join(chunks)
-    assert len(rest.captured_queries) == 3 * 24 // 6 - 1  # a query per 6 h window
+    assert len(rest.captured_queries) == 2 * (3 * 24 // 6 - 1)  # two queries per 6 h window
     assert tail.endswith(b"]")
 
 

@@ -83,17 +83,27 @@ def test_a_signed_in_page_gets_a_fresh_access_token_of_its_own_user(client, outs
     assert str(AccessToken(response.json()["access"])["user_id"]) == str(outsider.id)
 
 
-def test_the_dashboard_embeds_the_last_hour_of_samples_for_its_first_paint(client, staff):
+def test_the_dashboard_embeds_the_last_hour_as_the_export_gives_it_for_its_first_paint(client, staff):
     from datetime import UTC, datetime, timedelta
 
     from monitoring.models import SystemSnapshot
+    from tests.analytics.seed import request_rollup
 
     now = datetime.now(tz=UTC)
     SystemSnapshot.objects.create(timestamp=now - timedelta(hours=2), host="h", cpu_percent=99.0)
-    SystemSnapshot.objects.create(timestamp=now - timedelta(minutes=1), host="h", cpu_percent=12.5)
+    sample = SystemSnapshot.objects.create(timestamp=now - timedelta(minutes=1), host="h", cpu_percent=12.5)
+    minute = (now - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    request_rollup(minute, latencies=[0.02] * 30)
+    request_rollup(minute - timedelta(hours=2), latencies=[0.02] * 30)
     client.force_login(staff)
     series = client.get("/dashboard/").context["initial_series"]
-    assert series["values"]["cpu.percent"] == [12.5] and len(series["timestamps"]) == 1
+    # Samples and request minutes of the hour, by time: the JS draws them without reading the export API.
+    assert series["timestamps"] == [minute.timestamp(), sample.timestamp.timestamp()]
+    assert series["values"]["cpu.percent"] == [None, 12.5]
+    assert series["values"]["requests.per_s"] == [0.5, None]
+    assert series["values"]["requests.errors_per_s"] == [0.0, None]
+    assert set(series["values"]) == {"cpu.percent", "requests.per_s", "requests.errors_per_s", "latency.p50_ms",
+                                     "latency.p95_ms", "latency.p99_ms"}
 
 
 def test_a_signed_in_user_sent_to_sign_in_is_told_why_instead_of_looping(client, outsider):

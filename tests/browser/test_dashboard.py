@@ -61,13 +61,15 @@ def test_the_dashboard_draws_data_updates_live_and_acknowledges(browser, live_ur
     alert = firing_alert()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = script_errors(page)
+    exports: list[str] = []
+    page.on("request", lambda request: exports.append(request.url) if "/export/metrics" in request.url else None)
     sign_in(page, live_url, "opsstaff", "/dashboard/")
 
     # Charts: a canvas each, and the system chart has the seeded samples (3 series x 30).
     expect(page.locator("#chart-system canvas")).to_have_count(1)
     expect(page.locator("#chart-requests canvas")).to_have_count(1)
     page.wait_for_function("Number(document.querySelector('#chart-system').dataset.points) >= 90")
-    # From the export API: rate and errors per minute (2 x 30), p50/p95/p99 (3 x 30).
+    # The export's rows, rendered with the page: rate and errors per minute (2 x 30), p50/p95/p99 (3 x 30).
     page.wait_for_function("Number(document.querySelector('#chart-requests').dataset.points) >= 60")
     page.wait_for_function("Number(document.querySelector('#chart-latency').dataset.points) >= 90")
     expect(page.locator("#live-status")).to_have_text("live", timeout=10_000)
@@ -102,6 +104,7 @@ def test_the_dashboard_draws_data_updates_live_and_acknowledges(browser, live_ur
     expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     page.wait_for_function("!document.body.hasAttribute('aria-busy')")
     page.wait_for_function("Number(document.querySelector('#chart-system').dataset.points) >= 3")
+    assert len(exports) == 1 and "step=auto" in exports[0]  # the first paint came with the page
 
     # A phone's width: nothing wider than the screen.
     page.set_viewport_size({"width": 375, "height": 800})

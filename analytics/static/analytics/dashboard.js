@@ -1,5 +1,6 @@
-// The operations dashboard: charts from the export API, live samples and alerts from /ws/monitoring,
-// alerts, WebSocket and cache figures from the API. Data sources: docs/pages.md.
+// The operations dashboard: charts from the last hour rendered with the page, then from the export API on a
+// range change; live samples and alerts from /ws/monitoring; alerts, WebSocket and cache figures from the API.
+// Data sources: docs/pages.md.
 import uPlot from "./vendor/uPlot.esm.js";
 import {LiveSocket, Session, ago, bytes, clock, debounce, el, number, percent, readJSON} from "./common.js";
 
@@ -351,11 +352,11 @@ async function loadRecent() {
 // --- start -----------------------------------------------------------------------------------
 
 function start() {
+  // The last hour comes with the page, as the export API would give it: no second read on load.
   state.series = readJSON("initial-series") || emptySeries();
   showValues(latestValues(state.series));
   drawCharts();
   setupRange();
-  loadRange("1h");
   loadAlerts();
   loadOverview();
   setInterval(loadOverview, 30000);
