@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -95,6 +96,32 @@ def staff_client(staff) -> APIClient:
     return api_client_for(staff)
 
 
+_worker_running = False  # the session's Celery worker, once a test asked for it
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        if _worker_running:
+            _quiesce_worker()
+
+
+def _quiesce_worker(timeout: float = 20) -> None:
+    """Tasks a test queued (an alert's notifications after commit, say) must not run into the next
+    test or into this one's teardown, whose TRUNCATE deadlocks with a task's row locks: drop the
+    queued ones and let the started ones end, before any fixture is torn down."""
+    from celery.worker import state
+
+    from tecnocursos.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + timeout
+    while (state.active_requests or state.reserved_requests) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Any]:
     """A real Celery worker (solo pool, in a thread) consuming the real broker."""
@@ -110,8 +137,11 @@ def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Any]:
 
     task_postrun.connect(close_connections, weak=False)
     app.control.purge()  # messages a previous run left behind
+    global _worker_running
     with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        _worker_running = True
         yield w
+        _worker_running = False
     task_postrun.disconnect(close_connections)
 
 
