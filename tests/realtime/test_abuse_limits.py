@@ -105,3 +105,23 @@ async def test_a_retried_chat_frame_returns_the_stored_message_to_the_sender_onl
         await alice.send_json_to({**frame, "client_id": "c-43"})  # a new id is a new message
         assert (await receive_type(alice, "chat"))["id"] == first["id"] + 1
     assert await sync_to_async(ChatMessage.objects.filter(client_id="c-42").count)() == 1
+
+
+def test_a_chat_retry_is_refused_by_the_insert_itself_and_leaves_no_gap_in_the_ids(owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from realtime import services
+
+    room = Room.objects.create(name="lobby")
+    with CaptureQueriesContext(connection) as queries:
+        first = services.chat_send(room_id=room.id, user=owner, body="once", client_id="c-1")
+    # No SELECT of the room's messages before the insert: the unique constraint is the check.
+    assert not [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "realtime_chatmessage" in q["sql"]]
+    again = services.chat_send(room_id=room.id, user=owner, body="again", client_id="c-1")
+    assert again.duplicate and again.message.pk == first.message.pk and again.message.body == "once"
+    # The refused retry gave its id back: the next message follows the first without a gap.
+    assert services.chat_send(room_id=room.id, user=owner, body="next", client_id="c-2").message.seq == 2
+    room.refresh_from_db()
+    assert room.last_message_id == 2
+    assert ChatMessage.objects.filter(room=room, client_id="c-1").count() == 1
