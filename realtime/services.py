@@ -75,8 +75,11 @@ def room_enter(*, user: User, name: str) -> Room:
     cap = int(settings.REALTIME_ROOMS_PER_USER)
     if course_id is None and not user.is_staff and Room.objects.filter(created_by=user).count() >= cap:
         raise RoomLimit(f"You may create at most {cap} rooms; join an existing one.")
-    room, _ = Room.objects.get_or_create(name=name, defaults={"course_id": course_id, "created_by": user})
-    return room
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert leaves the caller's transaction usable
+            return Room.objects.create(name=name, course_id=course_id, created_by=user)
+    except IntegrityError:  # someone created it since the lookup above
+        return Room.objects.get(name=name)
 
 
 @dataclass(frozen=True)
