@@ -3,9 +3,12 @@ deactivated or deleted user; and chat retries that must not post twice."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db.backends.utils import CursorWrapper
 
 from realtime.models import ChatMessage, Room
 from tests.conftest import open_sockets, receive_type
@@ -78,6 +81,29 @@ async def test_a_user_deactivated_without_signals_is_disconnected_by_the_heartbe
         await sync_to_async(get_user_model().objects.filter(pk=owner.pk).update)(is_active=False)  # no signal
         closed = await alice.receive_output(timeout=5)
         assert closed["type"] == "websocket.close" and closed["code"] == 4401
+
+
+async def test_the_sockets_of_one_process_cost_one_active_user_query_per_heartbeat_not_one_each(
+        owner, member, outsider, staff, settings, monkeypatch):
+    settings.REALTIME_PRESENCE_HEARTBEAT = 0.2
+    users = [owner, member, outsider, staff]
+    checks: list[tuple[str, tuple]] = []
+    execute = CursorWrapper.execute
+
+    def recording(self, sql, params=None):
+        if '"auth_user"."is_active"' in sql.split("WHERE", 1)[-1]:
+            checks.append((sql, tuple(params or ())))
+        return execute(self, sql, params)
+
+    async with open_sockets() as sockets:
+        for user in users:
+            await sockets.connect("/ws/connect", user)
+        # Patched on the class: the consumers query from a thread of their own.
+        monkeypatch.setattr(CursorWrapper, "execute", recording)
+        await asyncio.sleep(1.0)  # five intervals
+        monkeypatch.undo()
+    assert 1 <= len(checks) <= 6, checks  # one per interval; a query per socket ran about 20
+    assert all(set(params) >= {user.pk for user in users} for _, params in checks)
 
 
 async def test_a_retried_chat_frame_returns_the_stored_message_to_the_sender_only(owner, member):
