@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from monitoring.live import MONITORING_GROUP
-from tecnocursos.core.channels_auth import socket_auth
+from tecnocursos.core.channels_auth import CLOSE_UNAUTHORIZED, close_at_token_expiry, socket_auth
 
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
@@ -41,17 +39,10 @@ class MonitoringConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_add(MONITORING_GROUP, self.channel_name)
         self.joined = True
-        self.expiry = asyncio.create_task(self._expire(auth.token_exp))
+        # Closed with 4401 when the token expires, like /ws/connect: the page fetches a fresh one.
+        self.expiry = asyncio.create_task(close_at_token_expiry(self, auth.token_exp, before=self._leave))
         await self.send_json(_event("connection", user={"id": auth.user.pk, "username": auth.user.get_username()},
                                     group=MONITORING_GROUP))
-
-    async def _expire(self, exp: int | None) -> None:
-        """Closed with 4401 when the token expires, like /ws/connect: the page fetches a fresh one."""
-        if exp is None:
-            return
-        await asyncio.sleep(max(0.0, exp - time.time()))
-        await self._leave()
-        await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def _leave(self) -> None:
         if getattr(self, "joined", False):

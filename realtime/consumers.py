@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -26,7 +25,7 @@ from realtime.fanout.layer import LAYER_LOST
 from realtime.limits import FloodGuard, TokenBucket
 from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, ProtocolError
 from tecnocursos.core.api.json_errors import RETRY_AFTER_SECONDS
-from tecnocursos.core.channels_auth import socket_auth
+from tecnocursos.core.channels_auth import close_at_token_expiry, socket_auth
 from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE
 from tecnocursos.core.channels_unavailable import REASON as UNAVAILABLE
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
@@ -73,7 +72,7 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         if sockets > cap:  # counted across every server process (presence)
             await self.close(code=CLOSE_TOO_MANY_SOCKETS, reason=f"At most {cap} sockets per user.")
             return
-        self.background = [asyncio.create_task(self._expire(auth.token_exp)),
+        self.background = [asyncio.create_task(close_at_token_expiry(self, auth.token_exp)),
                            asyncio.create_task(self._heartbeat())]
         local_sockets.registry.add(self.user.pk, self)  # checked with the process's other users
         unread = await database_sync_to_async(selectors.notification_unread_count)(user=self.user)
@@ -118,14 +117,6 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
             logger.warning("socket cleanup step failed, Redis unavailable: %s", exc)
 
     # --- background -------------------------------------------------------------
-
-    async def _expire(self, exp: int | None) -> None:
-        """Tokens are re-checked: the socket closes with 4401 when its token expires."""
-        if exp is None:
-            return
-        await asyncio.sleep(max(0.0, exp - time.time()))
-        self.ready = False
-        await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def _heartbeat(self) -> None:
         """Refresh presence. (Whether the user is still active is asked once per process for
