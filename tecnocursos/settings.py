@@ -160,7 +160,7 @@ REDIS_OPTIONS = RedisOptions(
 
 # Fan-out (docs/fanout.md, bench/RESULTS.md): a group message is published once, each daphne
 # process receives it once and hands it to its own members; consumers with
-# realtime.fanout.dispatch.FanoutDispatchMixin get it in one loop per process, without a task wake-up
+# tecnocursos.core.channels_dispatch.FanoutDispatchMixin get it in one loop per process, without a task wake-up
 # and a sync-thread hop per socket. Delivery is at most once (pub/sub): chat is stored before
 # it is sent and recovered with `since`, notifications are stored too.
 CHANNEL_LAYERS = {
