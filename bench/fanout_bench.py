@@ -270,7 +270,7 @@ class Target:
     app: str
     layer: dict[str, Any]
     relay: bool  # bench/fanout_relay.py (no auth) or the real app
-    fast: bool = False  # relay only: with realtime.fanout.dispatch.FanoutDispatchMixin
+    fast: bool = False  # relay only: with tecnocursos.core.channels_dispatch.FanoutDispatchMixin
     # How a message goes in: a client frame (`socket` to the relay, `chat` to the app) or a
     # `group_send` from this process (`push`).
     mode: str = "socket"

@@ -32,7 +32,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from realtime.fanout.dispatch import FanoutDispatchMixin  # noqa: E402
+from tecnocursos.core.channels_dispatch import FanoutDispatchMixin  # noqa: E402
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
@@ -47,7 +47,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
 
 class FastRelayConsumer(FanoutDispatchMixin, RelayConsumer):
-    """The relay with the project's dispatch fast path (realtime/fanout/dispatch.py)."""
+    """The relay with the project's dispatch fast path (tecnocursos/core/channels_dispatch.py)."""
 
     socket_only_events = frozenset({"relay"})
 

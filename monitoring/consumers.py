@@ -3,24 +3,31 @@
 Read-only: the server pushes `sample` and `alert` events (monitoring/live.py) to every
 socket in the `monitoring` group; the client may only `ping`. Authenticated like the
 other sockets (JWT in `?token=` or the `access_token` subprotocol): no or a bad token
-closes with 4401, a non-staff user with 4403, both before any event.
+closes with 4401, a non-staff user with 4403, both before any event. When this process's
+channel layer loses Redis the socket is closed with 4503, like the realtime ones: samples
+published meanwhile are lost for it, and the dashboard reconnects and reloads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
+import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from monitoring.live import MONITORING_GROUP
-from tecnocursos.core.channels_auth import socket_auth
+from tecnocursos.core.channels_auth import CLOSE_UNAUTHORIZED, close_at_token_expiry, socket_auth
+from tecnocursos.core.channels_dispatch import FanoutDispatchMixin
+from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE, LAYER_LOST
+from tecnocursos.core.channels_unavailable import REASON as UNAVAILABLE
+from tecnocursos.lib.redis_clients import REDIS_DOWN
 from tecnocursos.lib.timefmt import utc_iso
 
-CLOSE_UNAUTHORIZED = 4401
+logger = logging.getLogger(__name__)
+
 CLOSE_FORBIDDEN = 4403
 
 
@@ -28,7 +35,10 @@ def _event(type_: str, **fields: Any) -> dict[str, Any]:
     return {"type": type_, **fields, "timestamp": utc_iso(datetime.now(tz=UTC))}
 
 
-class MonitoringConsumer(AsyncJsonWebsocketConsumer):
+class MonitoringConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
+    # Only `layer.lost` comes straight from the layer (which hands it to attached channels alone).
+    socket_only_events: ClassVar[frozenset[str]] = frozenset({LAYER_LOST})
+
     async def connect(self) -> None:
         auth = socket_auth(self.scope)
         self.joined = False
@@ -42,22 +52,18 @@ class MonitoringConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_add(MONITORING_GROUP, self.channel_name)
         self.joined = True
-        self.expiry = asyncio.create_task(self._expire(auth.token_exp))
+        # Closed with 4401 when the token expires, like /ws/connect: the page fetches a fresh one.
+        self.expiry = asyncio.create_task(close_at_token_expiry(self, auth.token_exp, before=self._leave))
         await self.send_json(_event("connection", user={"id": auth.user.pk, "username": auth.user.get_username()},
                                     group=MONITORING_GROUP))
-
-    async def _expire(self, exp: int | None) -> None:
-        """Closed with 4401 when the token expires, like /ws/connect: the page fetches a fresh one."""
-        if exp is None:
-            return
-        await asyncio.sleep(max(0.0, exp - time.time()))
-        await self._leave()
-        await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def _leave(self) -> None:
         if getattr(self, "joined", False):
             self.joined = False
-            await self.channel_layer.group_discard(MONITORING_GROUP, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(MONITORING_GROUP, self.channel_name)
+            except REDIS_DOWN as exc:  # the subscription goes with the lost connection anyway
+                logger.warning("monitoring socket left its group without Redis: %s", exc)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "expiry", None) is not None:
@@ -82,3 +88,8 @@ class MonitoringConsumer(AsyncJsonWebsocketConsumer):
         """A `sample` or `alert` event for every staff socket (monitoring/live.py)."""
         if self.joined:
             await self.send_json(message["event"])
+
+    async def layer_lost(self, message: dict[str, Any]) -> None:
+        """This process lost Redis: pushes may have been missed (4503: "try again shortly")."""
+        if self.joined:
+            await self.close(code=CLOSE_UNAVAILABLE, reason=UNAVAILABLE)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -19,15 +18,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from realtime import presence, progress_store, protocol, selectors, services
+from realtime import local_sockets, presence, progress_store, protocol, selectors, services
 from realtime.events import BROADCAST_GROUP, chat_event, encoded, event, push, room_group, user_group, user_ref
-from realtime.fanout.dispatch import FanoutDispatchMixin
-from realtime.fanout.layer import LAYER_LOST
 from realtime.limits import FloodGuard, TokenBucket
 from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, ProtocolError
 from tecnocursos.core.api.json_errors import RETRY_AFTER_SECONDS
-from tecnocursos.core.channels_auth import socket_auth
-from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE
+from tecnocursos.core.channels_auth import close_at_token_expiry, socket_auth
+from tecnocursos.core.channels_dispatch import FanoutDispatchMixin
+from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE, LAYER_LOST
 from tecnocursos.core.channels_unavailable import REASON as UNAVAILABLE
 from tecnocursos.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from tecnocursos.core.types import User
@@ -73,8 +71,9 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         if sockets > cap:  # counted across every server process (presence)
             await self.close(code=CLOSE_TOO_MANY_SOCKETS, reason=f"At most {cap} sockets per user.")
             return
-        self.background = [asyncio.create_task(self._expire(auth.token_exp)),
+        self.background = [asyncio.create_task(close_at_token_expiry(self, auth.token_exp)),
                            asyncio.create_task(self._heartbeat())]
+        local_sockets.registry.add(self.user.pk, self)  # checked with the process's other users
         unread = await database_sync_to_async(selectors.notification_unread_count)(user=self.user)
         await self.emit(event("connection", user=user_ref(self.user), connection_id=self.registration.connection_id,
                               unread_notifications=unread))
@@ -100,6 +99,7 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
         if not getattr(self, "registered", False):
             return
         self.registered = False
+        local_sockets.registry.discard(self.user.pk, self)
         # Each step on its own: one that Redis refuses must not skip the others (presence
         # entries left behind expire after REALTIME_PRESENCE_TTL).
         for name in list(self.rooms):
@@ -117,31 +117,15 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
 
     # --- background -------------------------------------------------------------
 
-    async def _expire(self, exp: int | None) -> None:
-        """Tokens are re-checked: the socket closes with 4401 when its token expires."""
-        if exp is None:
-            return
-        await asyncio.sleep(max(0.0, exp - time.time()))
-        self.ready = False
-        await self.close(code=CLOSE_UNAUTHORIZED)
-
     async def _heartbeat(self) -> None:
-        """Refresh presence, and close the socket of a user deactivated or deleted meanwhile (the
-        signal in realtime/signals.py closes it at once; this catches what it cannot see)."""
+        """Refresh presence. (Whether the user is still active is asked once per process for
+        every local socket: realtime/local_sockets.py.)"""
         while True:
             await asyncio.sleep(float(settings.REALTIME_PRESENCE_HEARTBEAT))
             try:
                 await presence.refresh(self.registration)
             except Exception:  # a Redis blip must not kill the socket; the next beat retries
                 logger.warning("presence heartbeat failed", exc_info=True)
-            try:
-                active = await database_sync_to_async(selectors.user_active)(user_id=self.user.pk)
-            except Exception:  # a database blip neither: the next beat asks again
-                logger.warning("active-user check failed", exc_info=True)
-                continue
-            if not active:
-                await self.close(code=CLOSE_UNAUTHORIZED, reason="The account is no longer active.")
-                return
 
     # --- frames in ----------------------------------------------------------------
 
@@ -313,5 +297,5 @@ class RealtimeConsumer(FanoutDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAVAILABLE, reason=UNAVAILABLE)
 
     async def revoke(self, message: dict[str, Any]) -> None:
-        """The user was deactivated or deleted (realtime/signals.py)."""
+        """The user was deactivated or deleted (realtime/signals.py, realtime/local_sockets.py)."""
         await self.close(code=CLOSE_UNAUTHORIZED, reason="The account is no longer active.")

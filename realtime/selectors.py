@@ -62,8 +62,6 @@ def rooms_visible(*, user: User, rooms: list[dict[str, Any]]) -> list[dict[str, 
     return [r for r in rooms if not protocol.is_course_room(r["name"]) or protocol.course_id(r["name"]) in allowed]
 
 
-def user_active(*, user_id: int) -> bool:
-    """False once the user is deactivated or deleted: their sockets are closed."""
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+def users_active(*, user_ids: list[int]) -> set[int]:
+    """Those of `user_ids` still active: the sockets of the others (deactivated or deleted) are closed."""
+    return set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))

@@ -75,8 +75,11 @@ def room_enter(*, user: User, name: str) -> Room:
     cap = int(settings.REALTIME_ROOMS_PER_USER)
     if course_id is None and not user.is_staff and Room.objects.filter(created_by=user).count() >= cap:
         raise RoomLimit(f"You may create at most {cap} rooms; join an existing one.")
-    room, _ = Room.objects.get_or_create(name=name, defaults={"course_id": course_id, "created_by": user})
-    return room
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert leaves the caller's transaction usable
+            return Room.objects.create(name=name, course_id=course_id, created_by=user)
+    except IntegrityError:  # someone created it since the lookup above
+        return Room.objects.get(name=name)
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,14 @@ def chat_send(*, room_id: int, user: User, body: str, client_id: str | None = No
     """Store a message under the room's next id, then fan it out to the room.
 
     With `client_id`, a retried frame (same room, user and id) returns the stored message
-    instead of storing a second one; a unique constraint settles two concurrent retries.
+    instead of storing a second one: the insert is the check, refused by the unique constraint
+    `unique_chat_client_id` (also when two retries race), with no SELECT before it.
     """
-    if client_id is not None:
-        earlier = ChatMessage.objects.filter(room_id=room_id, user=user, client_id=client_id).first()
-        if earlier is not None:
-            return ChatPosted(earlier, duplicate=True, pushed=True)
     failed: list[BaseException] = []
     try:
+        # One savepoint for the id and the insert: a refused retry rolls back the id it took as
+        # well, so ids stay gapless (a savepoint around the insert alone would burn one per retry,
+        # which `since` would report as a pruned message).
         with transaction.atomic():
             # The row lock this UPDATE takes is held until commit: ids are given and
             # committed in order, so a reader never sees id n+1 before id n.
@@ -113,9 +116,11 @@ def chat_send(*, room_id: int, user: User, body: str, client_id: str | None = No
             _group_send_on_commit(room_group(room.name), push(chat_event(message, room=room.name, user=user)),
                                   failed)
     except IntegrityError:
-        if client_id is None:
+        # Only a stored message with this client_id makes it a retry; any other violation is raised.
+        earlier = None if client_id is None else ChatMessage.objects.filter(
+            room_id=room_id, user=user, client_id=client_id).first()
+        if earlier is None:
             raise
-        earlier = ChatMessage.objects.get(room_id=room_id, user=user, client_id=client_id)
         return ChatPosted(earlier, duplicate=True, pushed=True)
     return ChatPosted(message, duplicate=False, pushed=not failed)
 

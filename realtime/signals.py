@@ -1,5 +1,5 @@
-"""A user deactivated or deleted loses their sockets at once (the consumer's heartbeat also
-checks, for changes made where signals do not fire, such as queryset updates)."""
+"""A user deactivated or deleted loses their sockets at once (realtime/local_sockets.py also
+checks every heartbeat, for changes made where signals do not fire, such as queryset updates)."""
 
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ REDIS_OPTIONS = RedisOptions(
 
 # Fan-out (docs/fanout.md, bench/RESULTS.md): a group message is published once, each daphne
 # process receives it once and hands it to its own members; consumers with
-# realtime.fanout.dispatch.FanoutDispatchMixin get it in one loop per process, without a task wake-up
+# tecnocursos.core.channels_dispatch.FanoutDispatchMixin get it in one loop per process, without a task wake-up
 # and a sync-thread hop per socket. Delivery is at most once (pub/sub): chat is stored before
 # it is sent and recovered with `since`, notifications are stored too.
 CHANNEL_LAYERS = {
@@ -331,7 +331,7 @@ REALTIME_PROGRESS_TTL = env.int("REALTIME_PROGRESS_TTL", default=24 * 3600)
 # Abuse limits (docs/realtime.md "Limits"): sockets per user (more close with 4409), public rooms a
 # user may create by joining a new name, and the bytes daphne may hold unsent for one socket before
 # it drops that slow reader (tecnocursos/serve.py). Deactivated users are closed with 4401 at once by
-# a signal, and by the heartbeat's check every REALTIME_PRESENCE_HEARTBEAT seconds.
+# a signal, and by each process's check of its sockets' users every REALTIME_PRESENCE_HEARTBEAT seconds.
 REALTIME_MAX_SOCKETS_PER_USER = env.int("REALTIME_MAX_SOCKETS_PER_USER", default=20)
 REALTIME_ROOMS_PER_USER = env.int("REALTIME_ROOMS_PER_USER", default=20)
 REALTIME_MAX_SEND_BUFFER_BYTES = env.int("REALTIME_MAX_SEND_BUFFER_BYTES", default=1024 * 1024)

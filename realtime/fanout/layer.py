@@ -14,8 +14,8 @@ lets each process subscribe once per group. Two things are added for the fan-out
 Delivery stays at most once, as with any pub/sub: what is published while a process is
 disconnected from Redis is not replayed (chat is recovered from the database with `since`).
 So that clients know to recover, losing the pub/sub connection sends `layer.lost` to every
-local channel attached for it (the realtime consumer closes its socket with 4503, and the
-client reconnects with `since`). The pool is the project's blocking, bounded one
+local channel attached for it (`LAYER_LOST`: the realtime and monitoring consumers close their
+sockets with 4503, and the client reconnects; realtime's with `since`). The pool is the project's blocking, bounded one
 (tecnocursos/lib/redis_clients.py) with the timeouts and retry given in CONFIG `hosts`.
 """
 
@@ -32,14 +32,13 @@ from channels_redis.core import BoundedQueue
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close
 
+from tecnocursos.core.channels_unavailable import LAYER_LOST
 from tecnocursos.lib.redis_clients import REDIS_DOWN, async_pool_for_host
 
 logger = logging.getLogger(__name__)
 
 # Returns whether it delivered the message; False sends it through the channel's queue.
 DirectCallback = Callable[[dict[str, Any]], Awaitable[bool]]
-# Sent to attached channels whose types include it when the pub/sub connection is lost.
-LAYER_LOST = "layer.lost"
 
 
 @dataclass(frozen=True)

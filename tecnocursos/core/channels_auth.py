@@ -4,14 +4,17 @@ The access token travels either as `?token=<jwt>` or as the subprotocols
 `access_token, <jwt>` (which keeps it out of URLs and logs). The middleware sets
 `scope["user"]` (AnonymousUser when the token is missing or bad), `scope["token_exp"]`
 (a UNIX time) and `scope["subprotocol"]` (what to answer on accept). Closing a
-socket whose token expires is the consumer's job: it knows when it is open.
+socket whose token expires is the consumer's job (it knows when it is open), with
+`close_at_token_expiry`, which every consumer shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -22,7 +25,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from tecnocursos.core.types import User
 
+if TYPE_CHECKING:
+    from channels.generic.websocket import AsyncWebsocketConsumer
+
 SUBPROTOCOL = "access_token"
+CLOSE_UNAUTHORIZED = 4401  # no, a bad or an expired token
 
 
 def token_from_scope(scope: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -70,6 +77,19 @@ def socket_auth(scope: Mapping[str, Any]) -> SocketAuth:
     user = scope.get("user")
     return SocketAuth(user=user if isinstance(user, User) else None, token_exp=scope.get("token_exp"),
                       subprotocol=scope.get("subprotocol"))
+
+
+async def close_at_token_expiry(consumer: AsyncWebsocketConsumer, exp: int | None,
+                                before: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Close the socket with 4401 when its token expires (`exp`), so that the client reconnects
+    with a fresh one. Run it as a task from connect() and cancel it on disconnect; `before` runs
+    first (e.g. leaving groups, so that nothing more is pushed to the closing socket)."""
+    if exp is None:
+        return
+    await asyncio.sleep(max(0.0, exp - time.time()))
+    if before is not None:
+        await before()
+    await consumer.close(code=CLOSE_UNAUTHORIZED)
 
 
 class JWTAuthMiddleware:

@@ -18,6 +18,10 @@ from tecnocursos.lib.redis_clients import REDIS_DOWN
 logger = logging.getLogger(__name__)
 CLOSE_UNAVAILABLE = 4503
 REASON = "The realtime service is unavailable (Redis); retry shortly."
+# The group message the channel layer (realtime/fanout/layer.py) hands to the consumers attached
+# for it when it loses its pub/sub connection: what is published meanwhile is lost for them, so
+# they close with 4503 and their clients reconnect and reload.
+LAYER_LOST = "layer.lost"
 
 
 class RedisUnavailableMiddleware:

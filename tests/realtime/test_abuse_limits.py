@@ -3,9 +3,12 @@ deactivated or deleted user; and chat retries that must not post twice."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db.backends.utils import CursorWrapper
 
 from realtime.models import ChatMessage, Room
 from tests.conftest import open_sockets, receive_type
@@ -80,6 +83,29 @@ async def test_a_user_deactivated_without_signals_is_disconnected_by_the_heartbe
         assert closed["type"] == "websocket.close" and closed["code"] == 4401
 
 
+async def test_the_sockets_of_one_process_cost_one_active_user_query_per_heartbeat_not_one_each(
+        owner, member, outsider, staff, settings, monkeypatch):
+    settings.REALTIME_PRESENCE_HEARTBEAT = 0.2
+    users = [owner, member, outsider, staff]
+    checks: list[tuple[str, tuple]] = []
+    execute = CursorWrapper.execute
+
+    def recording(self, sql, params=None):
+        if '"auth_user"."is_active"' in sql.split("WHERE", 1)[-1]:
+            checks.append((sql, tuple(params or ())))
+        return execute(self, sql, params)
+
+    async with open_sockets() as sockets:
+        for user in users:
+            await sockets.connect("/ws/connect", user)
+        # Patched on the class: the consumers query from a thread of their own.
+        monkeypatch.setattr(CursorWrapper, "execute", recording)
+        await asyncio.sleep(1.0)  # five intervals
+        monkeypatch.undo()
+    assert 1 <= len(checks) <= 6, checks  # one per interval; a query per socket ran about 20
+    assert all(set(params) >= {user.pk for user in users} for _, params in checks)
+
+
 async def test_a_retried_chat_frame_returns_the_stored_message_to_the_sender_only(owner, member):
     async with open_sockets() as sockets:
         alice = await sockets.connect("/ws/connect", owner)
@@ -105,3 +131,23 @@ async def test_a_retried_chat_frame_returns_the_stored_message_to_the_sender_onl
         await alice.send_json_to({**frame, "client_id": "c-43"})  # a new id is a new message
         assert (await receive_type(alice, "chat"))["id"] == first["id"] + 1
     assert await sync_to_async(ChatMessage.objects.filter(client_id="c-42").count)() == 1
+
+
+def test_a_chat_retry_is_refused_by_the_insert_itself_and_leaves_no_gap_in_the_ids(owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from realtime import services
+
+    room = Room.objects.create(name="lobby")
+    with CaptureQueriesContext(connection) as queries:
+        first = services.chat_send(room_id=room.id, user=owner, body="once", client_id="c-1")
+    # No SELECT of the room's messages before the insert: the unique constraint is the check.
+    assert not [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "realtime_chatmessage" in q["sql"]]
+    again = services.chat_send(room_id=room.id, user=owner, body="again", client_id="c-1")
+    assert again.duplicate and again.message.pk == first.message.pk and again.message.body == "once"
+    # The refused retry gave its id back: the next message follows the first without a gap.
+    assert services.chat_send(room_id=room.id, user=owner, body="next", client_id="c-2").message.seq == 2
+    room.refresh_from_db()
+    assert room.last_message_id == 2
+    assert ChatMessage.objects.filter(room=room, client_id="c-1").count() == 1

@@ -17,7 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from realtime.fanout.dispatch import FanoutDispatchMixin
+from tecnocursos.core.channels_dispatch import FanoutDispatchMixin
 from tests.conftest import open_sockets
 
 

@@ -86,6 +86,16 @@ async def test_sockets_are_closed_with_4503_when_redis_goes_and_the_first_join_a
         assert history["recovered"] is True
 
 
+async def test_monitoring_sockets_are_closed_with_4503_when_redis_goes(realtime_redis, staff):
+    async with open_sockets() as sockets:
+        socket = await sockets.connect("/ws/monitoring", staff)
+        realtime_redis.stop()
+        # As the realtime sockets: the dashboard missed what was published and must reconnect.
+        closed = await socket.receive_output(timeout=10)
+        assert closed["type"] == "websocket.close" and closed["code"] == 4503 and "Redis" in closed["reason"]
+    # open_sockets() fails the test if the consumer crashed leaving its group without Redis.
+
+
 class RefusingLayer:
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         raise redis.ConnectionError("Redis is down (injected)")

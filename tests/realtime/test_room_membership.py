@@ -99,3 +99,33 @@ async def test_max_rooms_per_connection(owner, settings):
         await socket.send_json_to({"type": "leave_room", "room": "one"})
         await receive_type(socket, "leave_room")
         await join(socket, "three")
+
+
+def room_lookups(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith("SELECT") and '"realtime_room"."name" =' in q["sql"]]
+
+
+def test_entering_a_new_room_looks_its_name_up_once(owner, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from realtime import services
+
+    with CaptureQueriesContext(connection) as queries:
+        created = services.room_enter(user=owner, name="fresh")
+    assert created.created_by == owner and len(room_lookups(queries)) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert services.room_enter(user=member, name="fresh") == created
+    assert len(room_lookups(queries)) == 1
+
+
+def test_a_room_created_meanwhile_by_someone_else_is_entered_not_created_twice(owner, member, monkeypatch):
+    from django.db.models import QuerySet
+
+    from realtime import services
+    from realtime.models import Room
+
+    theirs = Room.objects.create(name="race", created_by=member)
+    monkeypatch.setattr(QuerySet, "first", lambda self: None)  # the lookup ran before they created it
+    assert services.room_enter(user=owner, name="race") == theirs
+    assert Room.objects.get(name="race").created_by == member

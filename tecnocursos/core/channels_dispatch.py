@@ -1,5 +1,8 @@
 """Fan-out hot path for consumers (measured in bench/fanout_bench.py, see docs/fanout.md).
 
+In core, not in realtime/fanout beside the layer, because every app's consumer may take it
+(the monitoring feed does, for the layer's `layer.lost`).
+
 Two per-socket costs dominate a daphne profile of one group message to N sockets, and
 neither is the layer's:
 
