@@ -351,6 +351,8 @@ async def test_socket_only_events_skip_the_default_dispatch():
     assert consumer.slow == ["websocket.receive"]  # frames keep Channels' DB-connection cleanup
 
 
+# Channels' dispatch closes stale DB connections of its sync thread (one an earlier test left there).
+@pytest.mark.django_db(transaction=True)
 async def test_a_push_reaches_a_socket_through_a_fast_consumer():
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
