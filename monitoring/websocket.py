@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from monitoring.recorder import recorder
+from tecnocursos.core.channels_auth import CLOSE_UNAUTHORIZED
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -29,7 +30,6 @@ Send = Callable[[Message], Awaitable[None]]
 # Any ASGI app; channels' own middleware types its arguments more narrowly than Scope/Receive/Send.
 App = Callable[..., Awaitable[Any]]
 
-CLOSE_UNAUTHORIZED = 4401
 _ERROR_PREFIX = '{"type": "error"'
 
 

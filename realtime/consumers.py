@@ -21,9 +21,9 @@ from django.conf import settings
 from realtime import local_sockets, presence, progress_store, protocol, selectors, services
 from realtime.events import BROADCAST_GROUP, chat_event, encoded, event, push, room_group, user_group, user_ref
 from realtime.limits import FloodGuard, TokenBucket
-from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, CLOSE_UNAUTHORIZED, ProtocolError
+from realtime.protocol import CLOSE_TOO_MANY_SOCKETS, ProtocolError
 from tecnocursos.core.api.json_errors import RETRY_AFTER_SECONDS
-from tecnocursos.core.channels_auth import close_at_token_expiry, socket_auth
+from tecnocursos.core.channels_auth import CLOSE_UNAUTHORIZED, close_at_token_expiry, socket_auth
 from tecnocursos.core.channels_dispatch import FanoutDispatchMixin
 from tecnocursos.core.channels_unavailable import CLOSE_UNAVAILABLE, LAYER_LOST
 from tecnocursos.core.channels_unavailable import REASON as UNAVAILABLE

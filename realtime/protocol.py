@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-CLOSE_UNAUTHORIZED = 4401  # no/invalid/expired token, or the user was deactivated or deleted
+# 4401 (no, a bad or an expired token, or a deactivated user) is tecnocursos.core.channels_auth's.
 CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has REALTIME_MAX_SOCKETS_PER_USER sockets open
 # The flood close code is a setting (REALTIME_FLOOD_CLOSE_CODE, 4429 by default).
 
